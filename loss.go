@@ -1,0 +1,126 @@
+package hnnsolve
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// lossGraph is the training loss of Eq. 7-8 as one gorgonia graph:
+//
+//	L = 1/K Σ_n |ℓ_n|² + λ/K Σ_n (H(ẑ_n) - E0)²,  ℓ_n = dẑ/dt(t_n) - J ∇H(ẑ_n)  (Eq. 13-15)
+//
+// with ẑ = Z0 + f(t) N(t) (Eq. 6), dẑ/dt = f'(t) N + f(t) dN/dt from the
+// network's forward tangent, and ∇H derived from the user's expression.
+// The times t and f(t), f'(t) are inputs, set each epoch.
+type lossGraph struct {
+	g        *gorgonia.ExprGraph
+	k        int
+	net      *netGraph
+	f, df    *gorgonia.Node // f(t_n), f'(t_n): length-K inputs
+	z, dz    []*gorgonia.Node
+	hg       *hamiltonianGraph
+	loss     *gorgonia.Node
+	lossVal  gorgonia.Value
+	paramGrd []gorgonia.Value
+	vm       gorgonia.VM
+}
+
+func newVectorInput(g *gorgonia.ExprGraph, k int, name string) *gorgonia.Node {
+	return gorgonia.NewVector(g, tensor.Float64, gorgonia.WithShape(k), gorgonia.WithName(name),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(k), tensor.WithBacking(make([]float64, k)))))
+}
+
+// buildLossGraph builds the loss for k points and, when withGrad, its
+// gradient with respect to every network parameter.
+func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0 float64, withGrad bool) (lg *lossGraph, err error) {
+	defer recoverGorgonia(&err, ErrHamiltonian)
+	graphMu.Lock()
+	defer graphMu.Unlock()
+	g := gorgonia.NewGraph()
+	lg = &lossGraph{g: g, k: k}
+	if lg.net, err = buildNetGraph(g, net, k); err != nil {
+		return nil, fmt.Errorf("hnnsolve: building the network graph: %w", err)
+	}
+	lg.f, lg.df = newVectorInput(g, k, "f"), newVectorInput(g, k, "df")
+	dim := len(z0)
+	lg.z, lg.dz = make([]*gorgonia.Node, dim), make([]*gorgonia.Node, dim)
+	for i := range dim {
+		ni := gorgonia.Must(gorgonia.Slice(lg.net.out, nil, gorgonia.S(i)))
+		dni := gorgonia.Must(gorgonia.Slice(lg.net.dout, nil, gorgonia.S(i)))
+		fn := gorgonia.Must(gorgonia.HadamardProd(lg.f, ni))
+		lg.z[i] = gorgonia.Must(gorgonia.Add(fn, gorgonia.NewConstant(z0[i])))
+		lg.dz[i] = gorgonia.Must(gorgonia.Add(gorgonia.Must(gorgonia.HadamardProd(lg.df, ni)), gorgonia.Must(gorgonia.HadamardProd(lg.f, dni))))
+	}
+	if lg.hg, err = buildHamiltonian(g, h, lg.z, k); err != nil {
+		return nil, err
+	}
+	d := dim / 2
+	var sum *gorgonia.Node
+	for i := range dim {
+		// ℓ = ż - J∇H: q̇_i - ∂H/∂p_i and ṗ_i + ∂H/∂q_i.
+		var r *gorgonia.Node
+		if i < d {
+			r = gorgonia.Must(gorgonia.Sub(lg.dz[i], lg.hg.grad[d+i]))
+		} else {
+			r = gorgonia.Must(gorgonia.Add(lg.dz[i], lg.hg.grad[i-d]))
+		}
+		s := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(r))))
+		sum = appendGrad(sum, s)
+	}
+	if lambda > 0 {
+		if lg.hg.scalar {
+			return nil, fmt.Errorf("%w: the energy regulariser (Eq. 8) needs H at each point, but H returned a scalar", ErrHamiltonian)
+		}
+		dev := gorgonia.Must(gorgonia.Sub(lg.hg.h, gorgonia.NewConstant(e0)))
+		reg := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(dev))))
+		sum = gorgonia.Must(gorgonia.Add(sum, gorgonia.Must(gorgonia.Mul(gorgonia.NewConstant(lambda), reg))))
+	}
+	lg.loss = gorgonia.Must(gorgonia.Mul(sum, gorgonia.NewConstant(1/float64(k))))
+	gorgonia.Read(lg.loss, &lg.lossVal)
+	if withGrad {
+		if _, err := gorgonia.Grad(lg.loss, lg.net.params...); err != nil {
+			return nil, fmt.Errorf("hnnsolve: differentiating the loss: %w", err)
+		}
+		lg.vm = gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(lg.net.params...))
+	} else {
+		lg.vm = gorgonia.NewTapeMachine(g)
+	}
+	return lg, nil
+}
+
+// setTimes writes the collocation times and f, f' into the input nodes.
+func (lg *lossGraph) setTimes(ts []float64, param Param, t0 float64) {
+	tb := lg.net.t.Value().Data().([]float64)
+	fb := lg.f.Value().Data().([]float64)
+	dfb := lg.df.Value().Data().([]float64)
+	for i, t := range ts {
+		tb[i] = t
+		fb[i], dfb[i] = param.eval(t, t0)
+	}
+}
+
+// run evaluates the loss (and, with gradients bound, accumulates ∂L/∂θ).
+func (lg *lossGraph) run() (loss float64, err error) {
+	defer recoverGorgonia(&err, ErrHamiltonian)
+	lg.vm.Reset()
+	if err := lg.vm.RunAll(); err != nil {
+		return 0, err
+	}
+	return valueData(lg.lossVal)[0], nil
+}
+
+// gradients returns the backing slices of ∂L/∂θ, in the network's
+// parameter order. They accumulate over runs until zeroed.
+func (lg *lossGraph) gradients() ([][]float64, error) {
+	out := make([][]float64, len(lg.net.params))
+	for i, p := range lg.net.params {
+		gv, err := p.Grad()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = gv.Data().([]float64)
+	}
+	return out, nil
+}

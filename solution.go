@@ -1,0 +1,323 @@
+package hnnsolve
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Solution is a trained Hamiltonian network: a continuous, differentiable
+// approximation ẑ(t) = Z0 + f(t) N(t) of the solution on [T0, T]. Its
+// methods are safe for concurrent use.
+type Solution struct {
+	// EpochsRun is the number of epochs trained.
+	EpochsRun int
+	// BestEpoch is the epoch whose weights were kept.
+	BestEpoch int
+	// EarlyStop reports that training stopped at Settings.TargetLoss.
+	EarlyStop bool
+	// TrainTime is the wall time of training.
+	TrainTime time.Duration
+
+	problem  Problem
+	settings Settings
+	net      *network
+	loss     []float64
+	e0       float64
+
+	mu   sync.Mutex // guards eval
+	eval *hamiltonianEvaluator
+}
+
+// Problem returns the problem that was solved.
+func (s *Solution) Problem() Problem {
+	p := s.problem
+	p.Z0 = slices.Clone(p.Z0)
+	return p
+}
+
+// Settings returns the settings used, defaults filled in.
+func (s *Solution) Settings() Settings {
+	r := s.settings
+	r.Hidden = slices.Clone(r.Hidden)
+	return r
+}
+
+// E0 returns H(Z0), the energy the exact solution conserves.
+func (s *Solution) E0() float64 { return s.e0 }
+
+// Loss returns the loss of every epoch trained (Eq. 7).
+func (s *Solution) Loss() []float64 { return slices.Clone(s.loss) }
+
+func (s *Solution) dim() int { return len(s.problem.Z0) }
+
+// point computes ẑ(t) and dẑ/dt = f'(t) N(t) + f(t) dN/dt into z, dz
+// (either may be nil).
+func (s *Solution) point(t float64, z, dz, n, dn, buf []float64) {
+	s.net.forward(t, n, dn, buf)
+	f, df := s.settings.Param.eval(t, s.problem.T0)
+	for i, z0 := range s.problem.Z0 {
+		if z != nil {
+			z[i] = z0 + f*n[i]
+		}
+		if dz != nil {
+			dz[i] = df*n[i] + f*dn[i]
+		}
+	}
+}
+
+// states evaluates ẑ and dẑ/dt at ts into row-major buffers (either may be nil).
+func (s *Solution) states(ts []float64, z, dz []float64) {
+	d := s.dim()
+	n, dn, buf := make([]float64, d), make([]float64, d), make([]float64, 4*s.net.maxWidth())
+	for k, t := range ts {
+		var zk, dzk []float64
+		if z != nil {
+			zk = z[k*d : (k+1)*d]
+		}
+		if dz != nil {
+			dzk = dz[k*d : (k+1)*d]
+		}
+		s.point(t, zk, dzk, n, dn, buf)
+	}
+}
+
+// At returns ẑ(t), len 2d. At(T0) is Z0 exactly.
+func (s *Solution) At(t float64) []float64 {
+	z := make([]float64, s.dim())
+	s.states([]float64{t}, z, nil)
+	return z
+}
+
+func (s *Solution) dense(ts []float64, data []float64) *mat.Dense {
+	if len(ts) == 0 {
+		return &mat.Dense{}
+	}
+	return mat.NewDense(len(ts), s.dim(), data)
+}
+
+// Trajectory returns ẑ at the times ts, one row per time (len(ts) × 2d).
+func (s *Solution) Trajectory(ts []float64) *mat.Dense {
+	z := make([]float64, len(ts)*s.dim())
+	s.states(ts, z, nil)
+	return s.dense(ts, z)
+}
+
+// Velocity returns dẑ/dt at the times ts (len(ts) × 2d), exact: by the
+// network's forward tangent, not by finite differences.
+func (s *Solution) Velocity(ts []float64) *mat.Dense {
+	dz := make([]float64, len(ts)*s.dim())
+	s.states(ts, nil, dz)
+	return s.dense(ts, dz)
+}
+
+// evalH evaluates H and ∇H along the solution at ts.
+func (s *Solution) evalH(ts []float64, energy, grad, z, dz []float64) error {
+	s.states(ts, z, dz)
+	d := s.dim()
+	rows := make([][]float64, len(ts))
+	for k := range rows {
+		rows[k] = z[k*d : (k+1)*d]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.eval == nil {
+		ev, err := newHamiltonianEvaluator(s.problem.H, d, 64, false)
+		if err != nil {
+			return err
+		}
+		s.eval = ev
+	}
+	return s.eval.eval(rows, energy, grad, nil)
+}
+
+// Energy returns H(ẑ(t)) at the times ts. It returns nil only if H, which
+// was checked when the Solution was made, fails to evaluate.
+func (s *Solution) Energy(ts []float64) []float64 {
+	d := s.dim()
+	e := make([]float64, len(ts))
+	if err := s.evalH(ts, e, nil, make([]float64, len(ts)*d), nil); err != nil {
+		return nil
+	}
+	return e
+}
+
+// Residual returns |ℓ(t)| = |dẑ/dt - J ∇H(ẑ)| (Eq. 14, Euclidean norm) at
+// the times ts. It returns nil only if H fails to evaluate.
+func (s *Solution) Residual(ts []float64) []float64 {
+	ell, err := s.residualVectors(ts)
+	if err != nil {
+		return nil
+	}
+	d := s.dim()
+	r := make([]float64, len(ts))
+	for k := range r {
+		r[k] = norm2(ell[k*d : (k+1)*d])
+	}
+	return r
+}
+
+// residualVectors returns ℓ(t) of Eq. 14 at ts, row-major.
+func (s *Solution) residualVectors(ts []float64) ([]float64, error) {
+	dim := s.dim()
+	d := dim / 2
+	z, dz, grad := make([]float64, len(ts)*dim), make([]float64, len(ts)*dim), make([]float64, len(ts)*dim)
+	if err := s.evalH(ts, nil, grad, z, dz); err != nil {
+		return nil, err
+	}
+	ell := dz // ℓ = ż - J∇H, in place
+	for k := range ts {
+		g, l := grad[k*dim:(k+1)*dim], ell[k*dim:(k+1)*dim]
+		for i := range d {
+			l[i] -= g[d+i]
+			l[d+i] += g[i]
+		}
+	}
+	return ell, nil
+}
+
+func norm2(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x * x
+	}
+	return math.Sqrt(s)
+}
+
+// Model file format: a versioned JSON document; encoding/json writes
+// float64 in the shortest form that reads back to the same bits.
+const (
+	modelFormat  = "hnnsolve-model"
+	modelVersion = 1
+)
+
+type modelFile struct {
+	Format     string       `json:"format"`
+	Version    int          `json:"version"`
+	Dtype      string       `json:"dtype"`
+	Z0         []float64    `json:"z0"`
+	T0         float64      `json:"t0"`
+	T          float64      `json:"t"`
+	Hidden     []int        `json:"hidden"`
+	Activation string       `json:"activation"`
+	Param      string       `json:"param"`
+	Points     int          `json:"points"`
+	Energy     float64      `json:"energy"`
+	Seed       int64        `json:"seed"`
+	EpochsRun  int          `json:"epochs_run"`
+	BestEpoch  int          `json:"best_epoch"`
+	EarlyStop  bool         `json:"early_stop"`
+	Params     []modelParam `json:"params"`
+	Loss       []float64    `json:"loss"`
+}
+
+type modelParam struct {
+	Name   string    `json:"name"`
+	Shape  []int     `json:"shape"`
+	Values []float64 `json:"values"`
+}
+
+// Save writes the trained network and what is needed to evaluate it as a
+// versioned JSON document. Weights round-trip exactly.
+func (s *Solution) Save(w io.Writer) error {
+	m := modelFile{
+		Format: modelFormat, Version: modelVersion, Dtype: "float64",
+		Z0: s.problem.Z0, T0: s.problem.T0, T: s.problem.T,
+		Hidden: s.settings.Hidden, Activation: s.settings.Activation.String(), Param: s.settings.Param.String(),
+		Points: s.settings.Points, Energy: s.settings.Energy, Seed: s.settings.Seed,
+		EpochsRun: s.EpochsRun, BestEpoch: s.BestEpoch, EarlyStop: s.EarlyStop,
+		Loss: s.loss,
+	}
+	for i, p := range s.net.params {
+		for _, v := range p {
+			if !isFinite(v) {
+				return fmt.Errorf("%w: weight %s is not finite", ErrModel, s.net.paramName(i))
+			}
+		}
+		m.Params = append(m.Params, modelParam{Name: s.net.paramName(i), Shape: s.net.shape(i), Values: p})
+	}
+	for _, v := range s.loss {
+		if !isFinite(v) {
+			return fmt.Errorf("%w: loss history is not finite", ErrModel)
+		}
+	}
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(m); err != nil {
+		return fmt.Errorf("hnnsolve: saving model: %w", err)
+	}
+	return nil
+}
+
+// Load reads a model written by Save for the Problem p, which must be the
+// one it was trained for (same Z0, T0, T; H is not stored and is taken from p).
+func Load(r io.Reader, p Problem) (sol *Solution, err error) {
+	defer recoverGorgonia(&err, ErrModel)
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	var m modelFile
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrModel, err)
+	}
+	bad := func(format string, args ...any) (*Solution, error) {
+		return nil, fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)
+	}
+	switch {
+	case m.Format != modelFormat:
+		return bad("format %q, want %q", m.Format, modelFormat)
+	case m.Version != modelVersion:
+		return bad("version %d, this library reads version %d", m.Version, modelVersion)
+	case m.Dtype != "float64":
+		return bad("dtype %q, want float64", m.Dtype)
+	case !slices.Equal(m.Z0, p.Z0):
+		return bad("model was trained for Z0 = %v, problem has %v", m.Z0, p.Z0)
+	case m.T0 != p.T0 || m.T != p.T:
+		return bad("model was trained on [%v, %v], problem has [%v, %v]", m.T0, m.T, p.T0, p.T)
+	case len(m.Hidden) == 0:
+		return bad("no hidden layers")
+	}
+	for _, w := range m.Hidden {
+		if w < 1 {
+			return bad("hidden width %d", w)
+		}
+	}
+	act, err := ParseActivation(m.Activation)
+	if err != nil {
+		return bad("%v", err)
+	}
+	param, err := ParseParam(m.Param)
+	if err != nil {
+		return bad("%v", err)
+	}
+	net := newNetwork(m.Hidden, len(p.Z0), act)
+	if len(m.Params) != len(net.params) {
+		return bad("%d parameter arrays, want %d", len(m.Params), len(net.params))
+	}
+	for i, mp := range m.Params {
+		name, shape := net.paramName(i), net.shape(i)
+		if mp.Name != name || !slices.Equal(mp.Shape, []int(shape)) || len(mp.Values) != len(net.params[i]) {
+			return bad("parameter %d is %s%v with %d values, want %s%v", i, mp.Name, mp.Shape, len(mp.Values), name, shape)
+		}
+		copy(net.params[i], mp.Values)
+	}
+	set := DefaultSettings()
+	set.Hidden, set.Activation, set.Param = m.Hidden, act, param
+	set.Points, set.Energy, set.Seed = m.Points, m.Energy, m.Seed
+	e0, ev, err := p.energyAt()
+	if err != nil {
+		return nil, err
+	}
+	return &Solution{
+		EpochsRun: m.EpochsRun, BestEpoch: m.BestEpoch, EarlyStop: m.EarlyStop,
+		problem: Problem{H: p.H, Z0: slices.Clone(p.Z0), T0: p.T0, T: p.T}, settings: set,
+		net: net, loss: m.Loss, e0: e0, eval: ev,
+	}, nil
+}

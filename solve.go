@@ -1,0 +1,308 @@
+package hnnsolve
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Problem is an initial value problem for Hamilton's equations
+// ż = J ∇H(z) (Eq. 3) on [T0, T] with z(T0) = Z0.
+type Problem struct {
+	// H is the Hamiltonian as a gorgonia expression.
+	H Hamiltonian
+	// Z0 is the initial state (q_1..q_d, p_1..p_d), len 2d, d >= 1.
+	Z0 []float64
+	// T0 and T bound the time interval, T > T0.
+	T0, T float64
+}
+
+// Settings configures the network and its training. Zero fields take the
+// paper's defaults (Sec. III.A).
+type Settings struct {
+	// Points is K, the number of collocation times (200).
+	Points int
+	// Hidden are the hidden layer widths ({50, 50}).
+	Hidden []int
+	// Activation of the hidden layers (Sin).
+	Activation Activation
+	// Param is the parametric function f of Eq. 6 (Exponential, Eq. 9).
+	Param Param
+	// Epochs is the number of Adam steps (50000).
+	Epochs int
+	// LearnRate is Adam's step size (8e-3).
+	LearnRate float64
+	// Beta1, Beta2 are Adam's decay rates; the authors' code uses
+	// (0.999, 0.9999), the default here.
+	Beta1, Beta2 float64
+	// Energy is λ of the energy regulariser, Eq. 8 (0: none).
+	Energy float64
+	// Perturb is the standard deviation of the Gaussian perturbation of the
+	// equally spaced times, drawn anew every epoch. Zero takes
+	// 3 (T-T0)/(K-1), which is the paper's 0.06π for the oscillator and 0.18π
+	// for Hénon-Heiles; a negative value keeps the times fixed.
+	Perturb float64
+	// Seed makes training deterministic: the same Seed gives the same weights.
+	Seed int64
+	// TargetLoss stops training as soon as the loss falls below it (0: never).
+	TargetLoss float64
+	// Progress, if not nil, is called every ProgressEvery epochs (100) and
+	// at the end of training.
+	Progress      func(Progress)
+	ProgressEvery int
+}
+
+// Progress reports the state of training to Settings.Progress.
+type Progress struct {
+	Epoch, Epochs int     // epochs done, epochs planned
+	Loss          float64 // loss of the latest epoch
+	MinLoss       float64 // lowest loss so far
+	Elapsed       time.Duration
+}
+
+// DefaultSettings returns the paper's settings for the nonlinear
+// oscillator (Sec. III.A).
+func DefaultSettings() Settings {
+	return Settings{
+		Points: 200, Hidden: []int{50, 50}, Activation: Sin, Param: Exponential,
+		Epochs: 50000, LearnRate: 8e-3, Beta1: 0.999, Beta2: 0.9999, ProgressEvery: 100,
+	}
+}
+
+// resolve fills zero fields with defaults and checks every field.
+func (s *Settings) resolve(p Problem) (Settings, error) {
+	r := DefaultSettings()
+	if s != nil {
+		def := r
+		r = *s
+		if r.Points == 0 {
+			r.Points = def.Points
+		}
+		if r.Hidden == nil {
+			r.Hidden = def.Hidden
+		}
+		if r.Epochs == 0 {
+			r.Epochs = def.Epochs
+		}
+		if r.LearnRate == 0 {
+			r.LearnRate = def.LearnRate
+		}
+		if r.Beta1 == 0 {
+			r.Beta1 = def.Beta1
+		}
+		if r.Beta2 == 0 {
+			r.Beta2 = def.Beta2
+		}
+		if r.ProgressEvery == 0 {
+			r.ProgressEvery = def.ProgressEvery
+		}
+	}
+	r.Hidden = slices.Clone(r.Hidden)
+	bad := func(format string, args ...any) (Settings, error) {
+		return Settings{}, fmt.Errorf("%w: "+format, append([]any{ErrSettings}, args...)...)
+	}
+	switch {
+	case r.Points < 2:
+		return bad("Points = %d, want >= 2", r.Points)
+	case len(r.Hidden) == 0:
+		return bad("Hidden is empty, want at least one hidden layer")
+	case r.Epochs < 1:
+		return bad("Epochs = %d, want >= 1", r.Epochs)
+	case r.ProgressEvery < 1:
+		return bad("ProgressEvery = %d, want >= 1", r.ProgressEvery)
+	case !r.Activation.valid():
+		return bad("unknown %v", r.Activation)
+	case !r.Param.valid():
+		return bad("unknown %v", r.Param)
+	}
+	for i, w := range r.Hidden {
+		if w < 1 {
+			return bad("Hidden[%d] = %d, want >= 1", i, w)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+		ok   bool
+	}{
+		{"LearnRate", r.LearnRate, r.LearnRate > 0},
+		{"Beta1", r.Beta1, r.Beta1 > 0 && r.Beta1 < 1},
+		{"Beta2", r.Beta2, r.Beta2 > 0 && r.Beta2 < 1},
+		{"Energy", r.Energy, r.Energy >= 0},
+		{"Perturb", r.Perturb, true},
+		{"TargetLoss", r.TargetLoss, r.TargetLoss >= 0},
+	} {
+		if !isFinite(f.v) || !f.ok {
+			return bad("%s = %v is out of range", f.name, f.v)
+		}
+	}
+	if r.Perturb == 0 {
+		r.Perturb = 3 * (p.T - p.T0) / float64(r.Points-1)
+	}
+	return r, nil
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// validate checks the Problem.
+func (p Problem) validate() error {
+	if p.H == nil {
+		return fmt.Errorf("%w: H is nil", ErrHamiltonian)
+	}
+	if err := checkState(p.Z0); err != nil {
+		return fmt.Errorf("Z0: %w", err)
+	}
+	if !isFinite(p.T0) || !isFinite(p.T) {
+		return fmt.Errorf("%w: interval [%v, %v] is not finite", ErrProblem, p.T0, p.T)
+	}
+	if !(p.T > p.T0) {
+		return fmt.Errorf("%w: interval [%v, %v] is empty or reversed, want T > T0", ErrProblem, p.T0, p.T)
+	}
+	return nil
+}
+
+// energyAt evaluates H at Z0 and checks it is finite.
+func (p Problem) energyAt() (float64, *hamiltonianEvaluator, error) {
+	ev, err := newHamiltonianEvaluator(p.H, len(p.Z0), 64, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	e := make([]float64, 1)
+	if err := ev.eval([][]float64{p.Z0}, e, nil, nil); err != nil {
+		return 0, nil, err
+	}
+	if !isFinite(e[0]) {
+		return 0, nil, fmt.Errorf("%w: H(Z0) = %v is not finite", ErrHamiltonian, e[0])
+	}
+	return e[0], ev, nil
+}
+
+// Solve trains a Hamiltonian network (Fig. 1) whose trial solution
+// ẑ(t) = Z0 + f(t) N(t) (Eq. 6) satisfies Hamilton's equations on [T0, T],
+// by minimising the loss of Eq. 7-8 with Adam over K collocation times that
+// are perturbed at random every epoch. No data from any solver is used.
+// The weights with the lowest loss over the last 20% of the epochs are kept,
+// as in the authors' code. s == nil takes all defaults.
+func Solve(p Problem, s *Settings) (sol *Solution, err error) {
+	defer recoverGorgonia(&err, ErrHamiltonian)
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	set, err := s.resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	e0, ev, err := p.energyAt()
+	if err != nil {
+		return nil, err
+	}
+	net := newNetwork(set.Hidden, len(p.Z0), set.Activation)
+	rng := rand.New(rand.NewPCG(uint64(set.Seed), 0x9e3779b97f4a7c15))
+	net.init(rng)
+	lg, err := buildLossGraph(p.H, p.Z0, net, set.Points, set.Energy, e0, true)
+	if err != nil {
+		return nil, err
+	}
+	sol = &Solution{
+		problem:  Problem{H: p.H, Z0: slices.Clone(p.Z0), T0: p.T0, T: p.T},
+		settings: set,
+		net:      net,
+		e0:       e0,
+		eval:     ev,
+	}
+	if err := sol.train(lg, rng); err != nil {
+		return nil, err
+	}
+	return sol, nil
+}
+
+// train runs Adam on the loss graph and leaves the kept weights in the network.
+func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
+	set, p, net := sol.settings, sol.problem, sol.net
+	k := set.Points
+	grid := make([]float64, k)
+	for i := range grid {
+		grid[i] = p.T0 + (p.T-p.T0)*float64(i)/float64(k-1)
+	}
+	ts := make([]float64, k)
+	opt := newAdam(net.params, set.LearnRate, set.Beta1, set.Beta2)
+	best := make([][]float64, len(net.params))
+	for i, q := range net.params {
+		best[i] = make([]float64, len(q))
+	}
+	keepFrom := set.Epochs - set.Epochs/5
+	bestLoss, minLoss := math.Inf(1), math.Inf(1)
+	sol.loss = make([]float64, 0, set.Epochs)
+	start := time.Now()
+	report := func(epoch int, loss float64) {
+		if set.Progress != nil {
+			set.Progress(Progress{Epoch: epoch, Epochs: set.Epochs, Loss: loss, MinLoss: minLoss, Elapsed: time.Since(start)})
+		}
+	}
+	for epoch := 0; epoch < set.Epochs; epoch++ {
+		perturbTimes(ts, grid, set.Perturb, p.T0, p.T, rng)
+		lg.setTimes(ts, set.Param, p.T0)
+		loss, err := lg.run()
+		if err != nil {
+			return fmt.Errorf("hnnsolve: epoch %d: %w", epoch, err)
+		}
+		if !isFinite(loss) {
+			return &DivergedError{Epoch: epoch, Loss: loss}
+		}
+		sol.loss = append(sol.loss, loss)
+		minLoss = min(minLoss, loss)
+		stop := set.TargetLoss > 0 && loss < set.TargetLoss
+		if (epoch >= keepFrom || stop) && loss < bestLoss {
+			bestLoss, sol.BestEpoch = loss, epoch
+			for i, q := range net.params {
+				copy(best[i], q)
+			}
+		}
+		if stop {
+			sol.EarlyStop = true
+			break
+		}
+		grads, err := lg.gradients()
+		if err != nil {
+			return fmt.Errorf("hnnsolve: epoch %d: %w", epoch, err)
+		}
+		opt.step(grads)
+		for _, g := range grads {
+			clear(g)
+		}
+		if (epoch+1)%set.ProgressEvery == 0 {
+			report(epoch+1, loss)
+		}
+	}
+	sol.EpochsRun = len(sol.loss)
+	sol.TrainTime = time.Since(start)
+	for i, q := range net.params {
+		copy(q, best[i])
+	}
+	report(sol.EpochsRun, sol.loss[len(sol.loss)-1])
+	return nil
+}
+
+// perturbTimes sets ts = grid + ε, ε ~ N(0, sigma²), reflected at the ends so
+// every time stays in [t0, t1]. sigma < 0 keeps the grid.
+func perturbTimes(ts, grid []float64, sigma, t0, t1 float64, rng *rand.Rand) {
+	if sigma < 0 {
+		copy(ts, grid)
+		return
+	}
+	for i, g := range grid {
+		t := g + sigma*rng.NormFloat64()
+		for range 8 {
+			if t < t0 {
+				t = 2*t0 - t
+			} else if t > t1 {
+				t = 2*t1 - t
+			} else {
+				break
+			}
+		}
+		ts[i] = min(max(t, t0), t1)
+	}
+}
