@@ -1,0 +1,146 @@
+package hnnsolve
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+)
+
+// nonSeparablePointH is H = p² (1 + q²) / 2 per point (for the energy term).
+func nonSeparablePointH(q, p []*gorgonia.Node) (*gorgonia.Node, error) {
+	one := gorgonia.Must(gorgonia.Add(mustC(1), gorgonia.Must(gorgonia.Square(q[0]))))
+	return gorgonia.Mul(mustC(0.5), gorgonia.Must(gorgonia.HadamardProd(gorgonia.Must(gorgonia.Square(p[0])), one)))
+}
+
+// TestLossGradientFiniteDifference checks ∂L/∂θ from the graph (through the
+// forward tangent and the symbolic ∇H) against central differences of L.
+// With step h = 1e-5 the truncation error is O(h² L''') ~ 1e-9 and rounding
+// O(ε L / h) ~ 1e-11, so 1e-6 relative leaves a wide margin only for a
+// correct gradient: a wrong term changes components at O(1) relative.
+func TestLossGradientFiniteDifference(t *testing.T) {
+	cases := []struct {
+		name   string
+		h      Hamiltonian
+		z0     []float64
+		hidden []int
+		act    Activation
+		param  Param
+		lambda float64
+	}{
+		{"oscillator", oscillatorH, []float64{1.3, 1}, []int{16, 16}, Sin, Exponential, 0},
+		{"oscillator+energy", oscillatorH, []float64{1.3, 1}, []int{16, 16}, Sin, Linear, 1},
+		{"henon-heiles wide", henonHeilesH, []float64{0.3, -0.3, 0.3, 0.15}, []int{130, 140}, Sin, Exponential, 0.5},
+		{"henon-heiles tanh", henonHeilesH, []float64{0.3, -0.3, 0.3, 0.15}, []int{12}, Tanh, Exponential, 0},
+		{"non-separable scalar H", nonSeparableH, []float64{0.5, 1}, []int{10, 10}, Sigmoid, Exponential, 0},
+		{"non-separable+energy", nonSeparablePointH, []float64{0.5, 1}, []int{20, 20}, Sin, Exponential, 0.7},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 8))
+			net := newNetwork(c.hidden, len(c.z0), c.act)
+			net.init(rng)
+			const k = 17
+			e0 := energyOf(t, c.h, c.z0)
+			lg, err := buildLossGraph(c.h, c.z0, net, k, c.lambda, e0, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := make([]float64, k)
+			for i := range ts {
+				ts[i] = 3 * rng.Float64()
+			}
+			lg.setTimes(ts, c.param, 0)
+			if _, err := lg.run(); err != nil {
+				t.Fatal(err)
+			}
+			gs, err := lg.gradients()
+			if err != nil {
+				t.Fatal(err)
+			}
+			grads := make([][]float64, len(gs))
+			for i := range gs {
+				grads[i] = slices.Clone(gs[i])
+			}
+			const h = 1e-5
+			checked := 0
+			for i, p := range net.params {
+				for _, j := range sampleIndices(rng, len(p), 12) {
+					old := p[j]
+					p[j] = old + h
+					lp, _ := lg.run()
+					p[j] = old - h
+					lm, _ := lg.run()
+					p[j] = old
+					fd := (lp - lm) / (2 * h)
+					if d := math.Abs(grads[i][j] - fd); d > 1e-6*math.Max(math.Abs(fd), 1e-3) {
+						t.Errorf("∂L/∂%s[%d] = %.12g, finite difference %.12g", net.paramName(i), j, grads[i][j], fd)
+					}
+					checked++
+				}
+			}
+			t.Logf("%d components checked", checked)
+		})
+	}
+}
+
+func sampleIndices(rng *rand.Rand, n, m int) []int {
+	if n <= m {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	return rng.Perm(n)[:m]
+}
+
+func energyOf(t *testing.T, h Hamiltonian, z []float64) float64 {
+	t.Helper()
+	e, _, err := Problem{H: h, Z0: z, T: 1}.energyAt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestLossMatchesDirectEvaluation recomputes Eq. 7-8 for the oscillator
+// from the network's own forward pass and the closed-form ∇H, independently
+// of the graph.
+func TestLossMatchesDirectEvaluation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	z0 := []float64{1.3, 1}
+	net := newNetwork([]int{9, 7}, 2, Sin)
+	net.init(rng)
+	const k, lambda = 11, 0.8
+	e0 := 0.5*z0[1]*z0[1] + 0.5*z0[0]*z0[0] + 0.25*math.Pow(z0[0], 4)
+	lg, err := buildLossGraph(oscillatorH, z0, net, k, lambda, e0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := make([]float64, k)
+	for i := range ts {
+		ts[i] = 5 * rng.Float64()
+	}
+	lg.setTimes(ts, Exponential, 0)
+	got, err := lg.run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0.0
+	n, dn, buf := make([]float64, 2), make([]float64, 2), make([]float64, 4*net.maxWidth())
+	for _, tt := range ts {
+		net.forward(tt, n, dn, buf)
+		f, df := 1-math.Exp(-tt), math.Exp(-tt)
+		x, p := z0[0]+f*n[0], z0[1]+f*n[1]
+		dx, dp := df*n[0]+f*dn[0], df*n[1]+f*dn[1]
+		h := 0.5*p*p + 0.5*x*x + 0.25*x*x*x*x
+		want += (dx-p)*(dx-p) + (dp+x+x*x*x)*(dp+x+x*x*x) + lambda*(h-e0)*(h-e0)
+	}
+	want /= k
+	if math.Abs(got-want) > 1e-13*want {
+		t.Errorf("graph loss %.16g, direct %.16g", got, want)
+	}
+}
