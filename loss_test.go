@@ -17,7 +17,7 @@ func nonSeparablePointH(q, p []*gorgonia.Node) (*gorgonia.Node, error) {
 
 // TestLossGradientFiniteDifference checks ∂L/∂θ from the graph (through the
 // forward tangent and the symbolic ∇H) against central differences of L.
-// With step h = 1e-5 the truncation error is O(h² L''') ~ 1e-9 and rounding
+// With step h = 1e-5 the truncation error is O(h² L”') ~ 1e-9 and rounding
 // O(ε L / h) ~ 1e-11, so 1e-6 relative leaves a wide margin only for a
 // correct gradient: a wrong term changes components at O(1) relative.
 func TestLossGradientFiniteDifference(t *testing.T) {

@@ -43,7 +43,7 @@ func TestInitialConditionExact(t *testing.T) {
 
 // TestVelocityMatchesFiniteDifference: dz/dt from the forward tangent agrees
 // with a central difference of the trajectory; with h = 1e-5 the difference
-// is O(h² z''') + O(ε/h) ~ 1e-10, far inside 1e-6.
+// is O(h² z”') + O(ε/h) ~ 1e-10, far inside 1e-6.
 func TestVelocityMatchesFiniteDifference(t *testing.T) {
 	for _, act := range []Activation{Sin, Sigmoid, Tanh} {
 		set := quickSettings()
