@@ -21,7 +21,7 @@ func TestPaperBaseline(t *testing.T) {
 		points   int
 		min, max float64 // expected range of the max error
 	}{
-		{k, 0.1, 1},          // about 0.66 (in p)
+		{k, 0.1, 1},           // about 0.66 (in p)
 		{100 * k, 1e-3, 1e-2}, // about 6e-3, the order of the network's 3.3e-3
 	} {
 		se, err := Fixed(duffing{}, SymplecticEuler, z0, 0, t1, c.points-1)
