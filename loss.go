@@ -33,22 +33,25 @@ func newVectorInput(g *gorgonia.ExprGraph, k int, name string) *gorgonia.Node {
 }
 
 // buildLossGraph builds the loss for k points and, when withGrad, its
-// gradient with respect to every network parameter.
-func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0 float64, withGrad bool) (lg *lossGraph, err error) {
+// gradient with respect to every network parameter; fused selects the fused
+// network Op (the training path) over the plain graph (the reference).
+func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0 float64, withGrad, fused bool) (lg *lossGraph, err error) {
 	defer recoverGorgonia(&err, ErrHamiltonian)
 	graphMu.Lock()
 	defer graphMu.Unlock()
 	g := gorgonia.NewGraph()
 	lg = &lossGraph{g: g, k: k}
-	if lg.net, err = buildNetGraph(g, net, k); err != nil {
+	if lg.net, err = buildNetGraph(g, net, k, fused); err != nil {
 		return nil, fmt.Errorf("hnnsolve: building the network graph: %w", err)
 	}
 	lg.f, lg.df = newVectorInput(g, k, "f"), newVectorInput(g, k, "df")
 	dim := len(z0)
 	lg.z, lg.dz = make([]*gorgonia.Node, dim), make([]*gorgonia.Node, dim)
 	for i := range dim {
-		ni := gorgonia.Must(gorgonia.Slice(lg.net.out, nil, gorgonia.S(i)))
-		dni := gorgonia.Must(gorgonia.Slice(lg.net.dout, nil, gorgonia.S(i)))
+		ni, dni, err := lg.net.columns(i)
+		if err != nil {
+			return nil, fmt.Errorf("hnnsolve: building the trial solution: %w", err)
+		}
 		fn := gorgonia.Must(gorgonia.HadamardProd(lg.f, ni))
 		lg.z[i] = gorgonia.Must(gorgonia.Add(fn, gorgonia.NewConstant(z0[i])))
 		lg.dz[i] = gorgonia.Must(gorgonia.Add(gorgonia.Must(gorgonia.HadamardProd(lg.df, ni)), gorgonia.Must(gorgonia.HadamardProd(lg.f, dni))))

@@ -165,11 +165,27 @@ func (n *network) forward(t float64, out, dout, buf []float64) {
 type netGraph struct {
 	t      *gorgonia.Node   // (k, 1) input times
 	params []*gorgonia.Node // bound to network.params (shared backing)
-	out    *gorgonia.Node   // N, (k, D)
-	dout   *gorgonia.Node   // dN/dt, (k, D)
+	out    *gorgonia.Node   // N, (k, D); or [N | dN/dt], (k, 2D) when fused
+	dout   *gorgonia.Node   // dN/dt, (k, D); nil when fused
+	fused  *fusedNet
 }
 
-func buildNetGraph(g *gorgonia.ExprGraph, n *network, k int) (*netGraph, error) {
+// columns returns N_i and dN_i/dt as length-k vectors.
+func (ng *netGraph) columns(i int) (n, dn *gorgonia.Node, err error) {
+	if n, err = gorgonia.Slice(ng.out, nil, gorgonia.S(i)); err != nil {
+		return nil, nil, err
+	}
+	if ng.fused != nil {
+		dn, err = gorgonia.Slice(ng.out, nil, gorgonia.S(ng.fused.dim+i))
+	} else {
+		dn, err = gorgonia.Slice(ng.dout, nil, gorgonia.S(i))
+	}
+	return n, dn, err
+}
+
+// buildNetGraph builds the network on k times into g: as one fused Op
+// (fused), or as plain gorgonia nodes, the reference.
+func buildNetGraph(g *gorgonia.ExprGraph, n *network, k int, fused bool) (*netGraph, error) {
 	ng := &netGraph{}
 	ng.t = gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(k, 1), gorgonia.WithName("t"),
 		gorgonia.WithValue(tensor.New(tensor.WithShape(k, 1), tensor.WithBacking(make([]float64, k)))))
@@ -177,6 +193,15 @@ func buildNetGraph(g *gorgonia.ExprGraph, n *network, k int) (*netGraph, error) 
 		s := n.shape(i)
 		ng.params = append(ng.params, gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(s...), gorgonia.WithName(n.paramName(i)),
 			gorgonia.WithValue(tensor.New(tensor.WithShape(s...), tensor.WithBacking(p)))))
+	}
+	if fused {
+		ng.fused = newFusedNet(n, k)
+		out, err := gorgonia.ApplyOp(fusedNetOp{ng.fused}, append([]*gorgonia.Node{ng.t}, ng.params...)...)
+		if err != nil {
+			return nil, err
+		}
+		ng.out = out
+		return ng, nil
 	}
 	ones := make([]float64, k)
 	for i := range ones {
