@@ -24,6 +24,8 @@ type Solution struct {
 	EarlyStop bool
 	// TrainTime is the wall time of training.
 	TrainTime time.Duration
+	// Target records the checks of Settings.TargetError (nil when it is 0).
+	Target *TargetResult
 
 	problem  Problem
 	settings Settings

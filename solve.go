@@ -54,6 +54,14 @@ type Settings struct {
 	Seed int64
 	// TargetLoss stops training as soon as the loss falls below it (0: never).
 	TargetLoss float64
+	// TargetError, if > 0, stops training as soon as the error figure chosen
+	// by TargetCheck (default TargetEq18, the integrated Eq. 18; see
+	// errorbound.go) falls below it, checked every CheckEvery epochs
+	// (DefaultCheckEvery) on 10×Points equally spaced times. The weights
+	// that met the target are kept; Solution.Target records the checks.
+	TargetError float64
+	TargetCheck TargetCheck
+	CheckEvery  int
 	// Progress, if not nil, is called every ProgressEvery epochs (100) and
 	// at the end of training.
 	Progress      func(Progress)
@@ -145,6 +153,9 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 			return bad("%s = %v is out of range", f.name, f.v)
 		}
 	}
+	if err := r.resolveTarget(); err != nil {
+		return Settings{}, err
+	}
 	if r.Perturb == 0 {
 		r.Perturb = 3 * (p.T - p.T0) / float64(r.Points-1)
 	}
@@ -208,7 +219,7 @@ func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 	net := newNetwork(set.Hidden, len(p.Z0), set.Activation)
 	rng := rand.New(rand.NewPCG(uint64(set.Seed), 0x9e3779b97f4a7c15))
 	net.init(rng)
-	lg, err := buildLossGraph(p.H, p.Z0, net, set.Points, set.Energy, e0, true)
+	lg, err := buildLossGraph(p.H, p.Z0, net, set.Points, set.Energy, e0, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -242,6 +253,10 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 	keepFrom := set.Epochs - set.Epochs/5
 	bestLoss, minLoss := math.Inf(1), math.Inf(1)
 	sol.loss = make([]float64, 0, set.Epochs)
+	tc, err := newTargetChecker(sol)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	report := func(epoch int, loss float64) {
 		if set.Progress != nil {
@@ -269,6 +284,13 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 		}
 		if stop {
 			sol.EarlyStop = true
+			break
+		}
+		if tc.check(epoch) { // Settings.TargetError met: keep these weights
+			for i, q := range net.params {
+				copy(best[i], q)
+			}
+			sol.BestEpoch, sol.EarlyStop = epoch, true
 			break
 		}
 		if set.LearnRateFinal > 0 && set.Epochs > 1 {
