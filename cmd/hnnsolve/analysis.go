@@ -1,0 +1,49 @@
+package main
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"hnnsolve"
+)
+
+// bounds are the a-posteriori error figures of Sec. II.B (Eq. 14-22) from
+// Solution.Analyze. A nil field is unknown (the analysis failed) or, for
+// the bounds, vacuous.
+type bounds struct {
+	EllMax        *float64 // ℓ_max of Eq. 22: max √(|ℓ|² + λ ℓ_reg²)
+	SigmaMin      *float64 // smallest singular value of D²H over the orbit
+	BoundEq22     *float64 // ℓ_max/σ_min (Eq. 22), nil when vacuous
+	EstimateEq18  *float64 // max |δz(t)| predicted by integrating Eq. 18
+	BoundGronwall *float64 // first-order Gronwall bound on |δz|, nil when vacuous
+	TrueErrorMax  *float64 // max |δz(t)| (Euclidean norm) against the reference
+
+	Report *hnnsolve.Report // nil when the analysis failed
+	Err    error            // why the analysis failed
+}
+
+// analyze runs the library's error analysis on the evaluation grid ts
+// against the reference. A failed analysis (for instance the integration
+// of Eq. 18 for a barely trained network) is not an error of the run: the
+// fields stay nil and Err says why.
+func analyze(sol *hnnsolve.Solution, ts []float64, ref *mat.Dense) bounds {
+	rep, err := sol.Analyze(&hnnsolve.AnalysisSettings{Grid: ts, Reference: ref})
+	if err != nil {
+		return bounds{Err: err}
+	}
+	b := bounds{
+		EllMax:       num(rep.EllMax),
+		SigmaMin:     num(rep.SigmaMinMin),
+		EstimateEq18: num(rep.EstimateEq18Max),
+		TrueErrorMax: num(rep.TrueErrorMax),
+		Report:       rep,
+	}
+	if !rep.BoundEq22Vacuous && !math.IsInf(rep.BoundEq22, 0) {
+		b.BoundEq22 = num(rep.BoundEq22)
+	}
+	if !rep.GronwallVacuous {
+		b.BoundGronwall = num(rep.GronwallMax)
+	}
+	return b
+}

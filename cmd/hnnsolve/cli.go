@@ -1,0 +1,445 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"hnnsolve"
+	"hnnsolve/systems"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // training or evaluation failed
+	exitUsage   = 2 // bad command line, unknown experiment or system, unwritable output
+)
+
+// usageError marks errors caused by the command line or the environment the
+// user chose (output directory); they exit with exitUsage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+const usageText = `hnnsolve: data-free Hamiltonian neural networks (Mattheakis et al., Sec. III)
+
+Usage:
+  hnnsolve reproduce EXPERIMENT [flags]   reproduce an experiment of Sec. III
+  hnnsolve solve -system NAME [flags]     solve any built-in system
+  hnnsolve ablation SYSTEM [flags]        sin vs sigmoid, f = 1-e^-t vs f = t (Fig. 2, 5)
+  hnnsolve systems                        list the built-in systems
+  hnnsolve help                           show this help
+
+Experiments (paper's settings; Adam, lr 8e-3):
+  oscillator         nonlinear oscillator, [0, 4π], K=200, 2x50, 5e4 epochs (Fig. 2, 3)
+  oscillator-long    nonlinear oscillator, [0, 20π], K=500, 2x80, λ=1, 5e4 epochs (Fig. 4)
+  henon-heiles       Hénon-Heiles, [0, 6π], K=100, 2x50, 3e4 epochs, perturbation 0.18π (Fig. 5, 6)
+  henon-heiles-long  Hénon-Heiles, [0, 12π], K=500, 2x80, λ=0.5, 3e4 epochs (Fig. 7)
+  all                the four above, each into OUT/EXPERIMENT/
+
+Ablation systems: oscillator (Fig. 2), henon-heiles (Fig. 5).
+
+Flags (reproduce, solve, ablation; flags may follow the experiment name):
+  -epochs N          training epochs (Adam steps)
+  -points K          number of collocation times
+  -hidden W,W,...    hidden layer widths, e.g. 50,50
+  -activation NAME   sin, sigmoid or tanh
+  -param NAME        parametric function f: exponential (1-e^-t) or linear (t)
+  -lambda λ          energy regulariser weight (Eq. 8)
+  -lr η              Adam learning rate
+  -lr-final η        decay the learning rate geometrically to η (0: constant)
+  -perturb σ         std. dev. of the time perturbation (0: 3(T-T0)/(K-1), <0: none)
+  -seed N            random seed
+  -euler-factor F    also run symplectic Euler at F·K points (default 100, 10 for Hénon-Heiles)
+  -dense N           points of the evaluation grid (default 10·K)
+  -out DIR           output directory (default out/EXPERIMENT)
+  -quiet             no progress output on stderr
+Only for solve:
+  -system NAME       built-in system (see hnnsolve systems)
+  -z0 a,b,...        initial state (q..., p...) (default: the system's)
+  -t0 T0, -t1 T1     time interval (default: the system's)
+
+Output: loss.png, trajectory.png, energy.png, error.png, residual.png,
+phase.png (one degree of freedom) or orbit.png, the CSV file of every curve,
+summary.json, model.json; ablation.png, ablation.csv and summary.json for an
+ablation.
+`
+
+// run is the command: it parses args, runs the subcommand and returns the
+// exit status. Errors are printed as one line on stderr.
+func run(args []string, stdout, stderr io.Writer) int {
+	err := dispatch(args, stdout, stderr)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	}
+	msg := oneLine(err.Error())
+	if !strings.HasPrefix(msg, "hnnsolve") {
+		msg = "hnnsolve: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	var ue usageError
+	if errors.As(err, &ue) || errors.Is(err, hnnsolve.ErrSettings) || errors.Is(err, hnnsolve.ErrProblem) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("missing command (reproduce, solve, ablation, systems); run 'hnnsolve help'")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "help", "-h", "-help", "--help":
+		return flag.ErrHelp
+	case "reproduce":
+		return cmdReproduce(rest, stdout, stderr)
+	case "solve":
+		return cmdSolve(rest, stdout, stderr)
+	case "ablation":
+		return cmdAblation(rest, stdout, stderr)
+	case "systems":
+		if len(rest) > 0 {
+			return usagef("systems takes no arguments")
+		}
+		for _, n := range systems.Names() {
+			fmt.Fprintln(stdout, n)
+		}
+		return nil
+	default:
+		return usagef("unknown command %q (want reproduce, solve, ablation or systems); run 'hnnsolve help'", cmd)
+	}
+}
+
+// options are the flags shared by the subcommands.
+type options struct {
+	epochs, points     int
+	hidden             string
+	activation, param  string
+	lambda, lr, lrFin  float64
+	perturb            float64
+	seed               int64
+	eulerFactor, dense int
+	out                string
+	quiet              bool
+
+	// solve only
+	system, z0 string
+	t0, t1     float64
+
+	set map[string]bool // flags given on the command line
+}
+
+func newFlagSet(name string, o *options, solve bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.IntVar(&o.epochs, "epochs", 0, "")
+	fs.IntVar(&o.points, "points", 0, "")
+	fs.StringVar(&o.hidden, "hidden", "", "")
+	fs.StringVar(&o.activation, "activation", "sin", "")
+	fs.StringVar(&o.param, "param", "exponential", "")
+	fs.Float64Var(&o.lambda, "lambda", 0, "")
+	fs.Float64Var(&o.lr, "lr", 8e-3, "")
+	fs.Float64Var(&o.lrFin, "lr-final", 0, "")
+	fs.Float64Var(&o.perturb, "perturb", 0, "")
+	fs.Int64Var(&o.seed, "seed", 0, "")
+	fs.IntVar(&o.eulerFactor, "euler-factor", 0, "")
+	fs.IntVar(&o.dense, "dense", 0, "")
+	fs.StringVar(&o.out, "out", "", "")
+	fs.BoolVar(&o.quiet, "quiet", false, "")
+	if solve {
+		fs.StringVar(&o.system, "system", "", "")
+		fs.StringVar(&o.z0, "z0", "", "")
+		fs.Float64Var(&o.t0, "t0", 0, "")
+		fs.Float64Var(&o.t1, "t1", 0, "")
+	}
+	return fs
+}
+
+// parseArgs parses flags that may come before or after positional
+// arguments and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string, o *options) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	return pos, nil
+}
+
+// check validates the flag values that do not depend on the experiment.
+func (o *options) check() error {
+	bad := func(name string, v any, want string) error {
+		return usagef("invalid value %v for flag -%s: want %s", v, name, want)
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case o.set["epochs"] && o.epochs < 1:
+		return bad("epochs", o.epochs, "an integer >= 1")
+	case o.set["points"] && o.points < 2:
+		return bad("points", o.points, "an integer >= 2")
+	case !finite(o.lambda) || o.lambda < 0:
+		return bad("lambda", o.lambda, "a number >= 0")
+	case !finite(o.lr) || o.lr <= 0:
+		return bad("lr", o.lr, "a number > 0")
+	case !finite(o.lrFin) || o.lrFin < 0:
+		return bad("lr-final", o.lrFin, "a number >= 0")
+	case !finite(o.perturb):
+		return bad("perturb", o.perturb, "a finite number")
+	case o.set["euler-factor"] && o.eulerFactor < 1:
+		return bad("euler-factor", o.eulerFactor, "an integer >= 1")
+	case o.set["dense"] && o.dense < 2:
+		return bad("dense", o.dense, "an integer >= 2")
+	case o.set["out"] && strings.TrimSpace(o.out) == "":
+		return bad("out", `""`, "a directory")
+	}
+	if _, err := hnnsolve.ParseActivation(o.activation); err != nil {
+		return bad("activation", strconv.Quote(o.activation), "sin, sigmoid or tanh")
+	}
+	if _, err := hnnsolve.ParseParam(o.param); err != nil {
+		return bad("param", strconv.Quote(o.param), "exponential or linear")
+	}
+	if o.set["hidden"] {
+		if _, err := parseHidden(o.hidden); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseHidden(s string) ([]int, error) {
+	var ws []int
+	for f := range strings.SplitSeq(s, ",") {
+		w, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || w < 1 {
+			return nil, usagef("invalid value %q for flag -hidden: want comma-separated widths >= 1, e.g. 50,50", s)
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}
+
+func parseFloats(name, s string) ([]float64, error) {
+	var vs []float64
+	for f := range strings.SplitSeq(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, usagef("invalid value %q for flag -%s: want comma-separated finite numbers", s, name)
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
+// apply overrides the experiment's settings with the flags given.
+func (o *options) apply(c *config) error {
+	s := &c.settings
+	if o.set["epochs"] {
+		s.Epochs = o.epochs
+	}
+	if o.set["points"] {
+		s.Points = o.points
+	}
+	if o.set["hidden"] {
+		h, err := parseHidden(o.hidden)
+		if err != nil {
+			return err
+		}
+		s.Hidden = h
+	}
+	if o.set["lambda"] {
+		s.Energy = o.lambda
+	}
+	s.Activation, _ = hnnsolve.ParseActivation(o.activation)
+	s.Param, _ = hnnsolve.ParseParam(o.param)
+	s.LearnRate = o.lr
+	s.LearnRateFinal = o.lrFin
+	s.Seed = o.seed
+	if o.set["perturb"] {
+		s.Perturb = o.perturb
+	}
+	if s.Perturb == 0 {
+		// The library's default, written out so that summary.json shows it.
+		s.Perturb = 3 * (c.t1 - c.t0) / float64(s.Points-1)
+	}
+	if o.set["euler-factor"] {
+		c.eulerFactor = o.eulerFactor
+	}
+	c.dense = 10 * s.Points
+	if o.set["dense"] {
+		c.dense = o.dense
+	}
+	c.quiet = o.quiet
+	return nil
+}
+
+func outDir(o *options, name string, multi bool) string {
+	if !o.set["out"] {
+		return filepath.Join("out", name)
+	}
+	if multi {
+		return filepath.Join(o.out, name)
+	}
+	return o.out
+}
+
+func cmdReproduce(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("reproduce", &o, false)
+	pos, err := parseArgs(fs, args, &o)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("reproduce needs one experiment (%s or all), got %d arguments", strings.Join(experimentNames(), ", "), len(pos))
+	}
+	names := []string{pos[0]}
+	if pos[0] == "all" {
+		names = experimentNames()
+	} else if _, ok := experiments[pos[0]]; !ok {
+		return usagef("unknown experiment %q (want %s or all)", pos[0], strings.Join(experimentNames(), ", "))
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	var cfgs []*config
+	for _, n := range names {
+		c, err := experiments[n].config(n)
+		if err != nil {
+			return err
+		}
+		if err := o.apply(c); err != nil {
+			return err
+		}
+		c.out = outDir(&o, n, len(names) > 1)
+		cfgs = append(cfgs, c)
+	}
+	// Check every output directory before the (long) training starts.
+	for _, c := range cfgs {
+		if err := prepareDir(c.out); err != nil {
+			return err
+		}
+	}
+	for _, c := range cfgs {
+		if err := runExperiment(c, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmdSolve(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("solve", &o, true)
+	pos, err := parseArgs(fs, args, &o)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("solve takes no positional arguments, got %q (use -system NAME)", pos)
+	}
+	if o.system == "" {
+		return usagef("solve needs -system NAME (one of %s)", strings.Join(systems.Names(), ", "))
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	sys, err := systems.Lookup(o.system)
+	if err != nil {
+		return usageError{err}
+	}
+	c := solveConfig(sys)
+	if o.set["z0"] {
+		z0, err := parseFloats("z0", o.z0)
+		if err != nil {
+			return err
+		}
+		if len(z0) != sys.Dim() {
+			return usagef("invalid value %q for flag -z0: system %s needs %d numbers, got %d", o.z0, sys.Name(), sys.Dim(), len(z0))
+		}
+		c.z0 = z0
+	}
+	if o.set["t0"] {
+		c.t0 = o.t0
+	}
+	if o.set["t1"] {
+		c.t1 = o.t1
+	}
+	if math.IsNaN(c.t0) || math.IsInf(c.t0, 0) || math.IsNaN(c.t1) || math.IsInf(c.t1, 0) || !(c.t1 > c.t0) {
+		return usagef("invalid time interval [%v, %v]: want finite t0 < t1", c.t0, c.t1)
+	}
+	if err := o.apply(c); err != nil {
+		return err
+	}
+	c.out = outDir(&o, c.name, false)
+	if err := prepareDir(c.out); err != nil {
+		return err
+	}
+	return runExperiment(c, stdout, stderr)
+}
+
+func cmdAblation(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("ablation", &o, false)
+	pos, err := parseArgs(fs, args, &o)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("ablation needs one system (oscillator or henon-heiles), got %d arguments", len(pos))
+	}
+	if pos[0] != "oscillator" && pos[0] != "henon-heiles" {
+		return usagef("unknown ablation %q (want oscillator or henon-heiles)", pos[0])
+	}
+	for _, f := range []string{"activation", "param"} {
+		if o.set[f] {
+			return usagef("ablation: flag -%s is not allowed, the ablation runs every combination", f)
+		}
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	c, err := experiments[pos[0]].config(pos[0])
+	if err != nil {
+		return err
+	}
+	if err := o.apply(c); err != nil {
+		return err
+	}
+	c.name = "ablation-" + pos[0]
+	c.figures = map[string]string{"oscillator": "Fig. 2", "henon-heiles": "Fig. 5"}[pos[0]]
+	c.out = outDir(&o, c.name, false)
+	if err := prepareDir(c.out); err != nil {
+		return err
+	}
+	return runAblation(c, stdout, stderr)
+}
+
+// oneLine folds a message onto one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

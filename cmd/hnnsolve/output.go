@@ -1,0 +1,418 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+
+	"hnnsolve"
+)
+
+// prepareDir creates dir and checks that files can be written into it.
+func prepareDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("cannot create output directory: %v", err)
+	}
+	f, err := os.CreateTemp(dir, ".hnnsolve-write-test-*")
+	if err != nil {
+		return usagef("cannot write to output directory %s: %v", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return usagef("cannot write to output directory %s: %v", dir, err)
+	}
+	return nil
+}
+
+// writeFile writes path atomically enough for our purposes: the content is
+// produced in memory first.
+func writeFile(path string, write func(w io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// writeCSV writes a header and columns of equal length.
+func writeCSV(path string, header []string, cols [][]float64) error {
+	return writeFile(path, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		if err := cw.Write(header); err != nil {
+			return err
+		}
+		row := make([]string, len(cols))
+		for i := range cols[0] {
+			for j, c := range cols {
+				row[j] = ftoa(c[i])
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+}
+
+// object is a JSON object that keeps the order of its fields.
+type object []field
+
+type field struct {
+	key   string
+	value any
+}
+
+func (o object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(f.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.key, err)
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// num returns v for JSON, nil (null) when it is not finite.
+func num(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func writeJSON(path string, v any) error {
+	return writeFile(path, func(w io.Writer) error {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		b = append(b, '\n')
+		_, err = w.Write(b)
+		return err
+	})
+}
+
+// settingsObject describes the settings used.
+func settingsObject(c *config, s hnnsolve.Settings) object {
+	return object{
+		{"system", c.sys.Name()},
+		{"z0", c.z0},
+		{"t0", c.t0},
+		{"t1", c.t1},
+		{"points", s.Points},
+		{"hidden", s.Hidden},
+		{"activation", s.Activation.String()},
+		{"param", s.Param.String()},
+		{"epochs", s.Epochs},
+		{"optimizer", "adam"},
+		{"learn_rate", s.LearnRate},
+		{"learn_rate_final", s.LearnRateFinal},
+		{"beta1", s.Beta1},
+		{"beta2", s.Beta2},
+		{"lambda", s.Energy},
+		{"perturb", s.Perturb},
+		{"seed", s.Seed},
+		{"euler_factor", c.eulerFactor},
+		{"dense_points", c.dense},
+	}
+}
+
+// eulerKey is the summary key of the symplectic Euler error at label points.
+func eulerKey(label string) string { return "euler_" + label + "_max_abs_error" }
+
+func summaryObject(r *results) object {
+	c, sol := r.cfg, r.sol
+	perCoord := object{}
+	for j, n := range r.coords {
+		perCoord = append(perCoord, field{n, r.maxErrCoord[j]})
+	}
+	o := object{
+		{"experiment", c.name},
+		{"figures", c.figures},
+		{"system", c.sys.Name()},
+		{"epochs_run", sol.EpochsRun},
+		{"best_epoch", sol.BestEpoch},
+		{"early_stop", sol.EarlyStop},
+		{"train_seconds", sol.TrainTime.Seconds()},
+		{"final_loss", num(r.loss[len(r.loss)-1])},
+		{"best_loss", num(r.loss[sol.BestEpoch])},
+		{"e0", sol.E0()},
+		{"dense_points", c.dense},
+		{"max_abs_error", num(r.maxErr)},
+		{"max_abs_error_per_coordinate", perCoord},
+		{"max_energy_error", num(r.maxEnergy)},
+		{"max_residual_ode", num(slices.Max(r.residual))},
+		{"ell_max", r.bounds.EllMax},
+		{"sigma_min", r.bounds.SigmaMin},
+		{"bound_eq22", r.bounds.BoundEq22},
+		{"estimate_eq18", r.bounds.EstimateEq18},
+		{"bound_gronwall", r.bounds.BoundGronwall},
+		{"true_error_max_norm", r.bounds.TrueErrorMax},
+	}
+	if rep := r.bounds.Report; rep != nil {
+		o = append(o,
+			field{"bound_eq22_vacuous", rep.BoundEq22Vacuous},
+			field{"bound_gronwall_vacuous", rep.GronwallVacuous},
+			field{"analysis_error", nil})
+	} else {
+		o = append(o,
+			field{"bound_eq22_vacuous", nil},
+			field{"bound_gronwall_vacuous", nil},
+			field{"analysis_error", oneLine(r.bounds.Err.Error())})
+	}
+	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
+		if eu == nil {
+			continue
+		}
+		o = append(o,
+			field{eulerKey(eu.label), num(eu.maxErr)},
+			field{"euler_" + eu.label + "_max_energy_error", num(eu.maxEnergy)},
+			field{"euler_" + eu.label + "_points", eu.points})
+	}
+	if r.eulerK == nil {
+		// Symplectic Euler needs a separable Hamiltonian.
+		o = append(o, field{eulerKey("K"), nil}, field{eulerKey(fmt.Sprintf("%dK", c.eulerFactor)), nil})
+	}
+	return append(o, field{"settings", settingsObject(c, sol.Settings())})
+}
+
+// column returns column j of the rows of m.
+func column(m interface{ At(i, j int) float64 }, n, j int) []float64 {
+	c := make([]float64, n)
+	for i := range c {
+		c[i] = m.At(i, j)
+	}
+	return c
+}
+
+func writeOutputs(r *results) error {
+	c := r.cfg
+	path := func(name string) string { return filepath.Join(c.out, name) }
+	n, d := len(r.ts), len(r.coords)
+
+	epochs := make([]float64, len(r.loss))
+	for i := range epochs {
+		epochs[i] = float64(i + 1)
+	}
+	if err := writeCSV(path("loss.csv"), []string{"epoch", "loss"}, [][]float64{epochs, r.loss}); err != nil {
+		return err
+	}
+
+	head, cols := []string{"t"}, [][]float64{r.ts}
+	for j, name := range r.coords {
+		head, cols = append(head, name+"_nn"), append(cols, column(r.nn, n, j))
+	}
+	for j, name := range r.coords {
+		head, cols = append(head, name+"_ref"), append(cols, column(r.ref, n, j))
+	}
+	if err := writeCSV(path("trajectory.csv"), head, cols); err != nil {
+		return err
+	}
+
+	errs := make([][]float64, d)
+	head, cols = []string{"t"}, [][]float64{r.ts}
+	for j, name := range r.coords {
+		errs[j] = make([]float64, n)
+		for i := range n {
+			errs[j][i] = r.nn.At(i, j) - r.ref.At(i, j)
+		}
+		head, cols = append(head, "d"+name), append(cols, errs[j])
+	}
+	if err := writeCSV(path("error.csv"), head, cols); err != nil {
+		return err
+	}
+
+	e0 := r.sol.E0()
+	dE := make([]float64, n)
+	for i, e := range r.eNN {
+		dE[i] = e - e0
+	}
+	if err := writeCSV(path("energy.csv"), []string{"t", "energy_nn", "energy_ref", "energy_error_nn"},
+		[][]float64{r.ts, r.eNN, r.eRef, dE}); err != nil {
+		return err
+	}
+	if err := writeCSV(path("residual.csv"), []string{"t", "residual_ode", "residual"},
+		[][]float64{r.ts, r.residual, r.residualReg}); err != nil {
+		return err
+	}
+	if rep := r.bounds.Report; rep != nil {
+		if err := writeCSV(path("bounds.csv"),
+			[]string{"t", "residual", "sigma_min", "estimate_eq18_norm", "gronwall", "true_error_norm"},
+			[][]float64{rep.Grid, rep.Residual, rep.SigmaMin, rep.EstimateEq18Norm, rep.Gronwall, rep.TrueErrorNorm}); err != nil {
+			return err
+		}
+		if err := writeFile(path("error_analysis.txt"), func(w io.Writer) error {
+			_, err := io.WriteString(w, rep.String()+"\n")
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
+		if eu == nil {
+			continue
+		}
+		head, cols := []string{"t"}, [][]float64{eu.ts}
+		for j, name := range r.coords {
+			head, cols = append(head, name), append(cols, column(eu.z, eu.points, j))
+		}
+		for j, name := range r.coords {
+			head, cols = append(head, "d"+name), append(cols, column(eu.err, eu.points, j))
+		}
+		dE := make([]float64, eu.points)
+		for i, e := range eu.energy {
+			dE[i] = e - e0
+		}
+		head, cols = append(head, "energy", "energy_error"), append(cols, eu.energy, dE)
+		if err := writeCSV(path("euler_"+eu.label+".csv"), head, cols); err != nil {
+			return err
+		}
+	}
+
+	if err := writeFile(path("model.json"), r.sol.Save); err != nil {
+		return err
+	}
+	if err := writePlots(r); err != nil {
+		return err
+	}
+	return writeJSON(path("summary.json"), summaryObject(r))
+}
+
+func fmtNum(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3e", *v)
+}
+
+func printTable(w io.Writer, r *results) {
+	c, sol := r.cfg, r.sol
+	s := sol.Settings()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	title := c.name
+	if c.figures != "" {
+		title += " (" + c.figures + ")"
+	}
+	fmt.Fprintf(tw, "%s\n", title)
+	fmt.Fprintf(tw, "  settings\tK=%d, hidden %v, %s, f %s, λ=%g, lr %g, seed %d\n",
+		s.Points, s.Hidden, s.Activation, s.Param, s.Energy, s.LearnRate, s.Seed)
+	fmt.Fprintf(tw, "  epochs run\t%d (best %d)\n", sol.EpochsRun, sol.BestEpoch)
+	fmt.Fprintf(tw, "  train seconds\t%.1f\n", sol.TrainTime.Seconds())
+	fmt.Fprintf(tw, "  final loss\t%.3e\n", r.loss[len(r.loss)-1])
+	fmt.Fprintf(tw, "  max abs error\t%.3e", r.maxErr)
+	for j, n := range r.coords {
+		fmt.Fprintf(tw, "  %s %.2e", n, r.maxErrCoord[j])
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "  max energy error\t%.3e\n", r.maxEnergy)
+	fmt.Fprintf(tw, "  ell_max\t%s\n", fmtNum(r.bounds.EllMax))
+	fmt.Fprintf(tw, "  sigma_min\t%s\n", fmtNum(r.bounds.SigmaMin))
+	fmt.Fprintf(tw, "  bound Eq. 22\t%s\n", fmtNum(r.bounds.BoundEq22))
+	fmt.Fprintf(tw, "  estimate Eq. 18\t%s\n", fmtNum(r.bounds.EstimateEq18))
+	fmt.Fprintf(tw, "  bound Gronwall\t%s\n", fmtNum(r.bounds.BoundGronwall))
+	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
+		if eu != nil {
+			fmt.Fprintf(tw, "  Euler %s (%d points)\tmax abs error %.3e, max energy error %.3e\n",
+				eu.label, eu.points, eu.maxErr, eu.maxEnergy)
+		}
+	}
+	fmt.Fprintf(tw, "  output\t%s\n", c.out)
+	tw.Flush()
+}
+
+func writeAblation(c *config, runs []ablationRun) error {
+	path := func(name string) string { return filepath.Join(c.out, name) }
+	n := 0
+	for _, r := range runs {
+		n = max(n, len(r.loss))
+	}
+	head, cols := []string{"epoch"}, [][]float64{make([]float64, n)}
+	for i := range n {
+		cols[0][i] = float64(i + 1)
+	}
+	for _, r := range runs {
+		col := make([]float64, n)
+		for i := range col {
+			col[i] = math.NaN() // a run that stopped early
+		}
+		copy(col, r.loss)
+		head, cols = append(head, r.column()), append(cols, col)
+	}
+	if err := writeCSV(path("ablation.csv"), head, cols); err != nil {
+		return err
+	}
+	if err := plotAblation(c, runs, path("ablation.png")); err != nil {
+		return err
+	}
+	var cases []any
+	for _, r := range runs {
+		cases = append(cases, object{
+			{"activation", r.act.String()},
+			{"param", r.param.String()},
+			{"epochs_run", len(r.loss)},
+			{"train_seconds", r.seconds},
+			{"final_loss", num(r.loss[len(r.loss)-1])},
+			{"min_loss", num(slices.Min(r.loss))},
+		})
+	}
+	s := c.settings
+	return writeJSON(path("summary.json"), object{
+		{"experiment", c.name},
+		{"figures", c.figures},
+		{"system", c.sys.Name()},
+		{"cases", cases},
+		{"settings", object{
+			{"system", c.sys.Name()},
+			{"z0", c.z0},
+			{"t0", c.t0},
+			{"t1", c.t1},
+			{"points", s.Points},
+			{"hidden", s.Hidden},
+			{"epochs", s.Epochs},
+			{"learn_rate", s.LearnRate},
+			{"learn_rate_final", s.LearnRateFinal},
+			{"lambda", s.Energy},
+			{"perturb", s.Perturb},
+			{"seed", s.Seed},
+		}},
+	})
+}
+
+func printAblation(w io.Writer, c *config, runs []ablationRun) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s (%s)\n", c.name, c.figures)
+	fmt.Fprintf(tw, "  case\tepochs\tfinal loss\tmin loss\tseconds\n")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "  %s\t%d\t%.3e\t%.3e\t%.1f\n", r.label(), len(r.loss), r.loss[len(r.loss)-1], slices.Min(r.loss), r.seconds)
+	}
+	fmt.Fprintf(tw, "  output\t%s\n", c.out)
+	tw.Flush()
+}

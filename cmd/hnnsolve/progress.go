@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"hnnsolve"
+)
+
+// progress reports training on stderr: a progress bar (epoch, loss, rate,
+// ETA) when stderr is a terminal, a line every 10% of the epochs when it is
+// not, nothing with -quiet.
+type progress struct {
+	name   string
+	epochs int
+	every  int // Settings.ProgressEvery
+	w      io.Writer
+	bar    *progressbar.ProgressBar
+	lines  bool
+	next   int // next epoch to log when lines
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newProgress(name string, epochs int, stderr io.Writer, quiet bool) *progress {
+	p := &progress{name: name, epochs: epochs, w: stderr, every: max(1, min(50, epochs/500))}
+	switch {
+	case quiet:
+	case isTerminal(stderr):
+		p.bar = progressbar.NewOptions(epochs,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription(name),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("epoch"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(stderr) }),
+		)
+	default:
+		p.lines = true
+		p.every = max(1, epochs/10)
+		p.next = p.every
+		fmt.Fprintf(stderr, "%s: training for %d epochs\n", name, epochs)
+	}
+	return p
+}
+
+// update is the Settings.Progress callback.
+func (p *progress) update(s hnnsolve.Progress) {
+	switch {
+	case p.bar != nil:
+		p.bar.Describe(fmt.Sprintf("%s  loss %.3e", p.name, s.Loss))
+		_ = p.bar.Set(s.Epoch)
+	case p.lines && s.Epoch >= p.next:
+		fmt.Fprintf(p.w, "%s: epoch %d/%d  loss %.3e  min %.3e  %s\n",
+			p.name, s.Epoch, s.Epochs, s.Loss, s.MinLoss, s.Elapsed.Round(100*time.Millisecond))
+		for p.next <= s.Epoch {
+			p.next += p.every
+		}
+	}
+}
+
+// finish ends the bar (training may stop early at a target loss).
+func (p *progress) finish() {
+	if p.bar != nil && !p.bar.IsFinished() {
+		_ = p.bar.Finish()
+	}
+}
