@@ -1,0 +1,41 @@
+// Package hnnsolve solves Hamilton's equations of motion with a data-free
+// Hamiltonian neural network, after Mattheakis, Sondak, Dogra and Protopapas,
+// "Hamiltonian neural networks for solving equations of motion".
+//
+// The user gives the Hamiltonian H(q, p) as a gorgonia expression
+// (type Hamiltonian); hnnsolve builds the rest:
+//
+//   - one feed-forward network N(t): R → R^D, D = 2d, with shared hidden
+//     weights and sin activation (Fig. 1);
+//   - the trial solution ẑ(t) = Z0 + f(t) N(t) with f(t) = 1 - e^-(t-T0)
+//     (Eq. 6, 9), so the initial condition holds exactly;
+//   - the loss (Eq. 7, 8)
+//
+//     L = 1/K Σ_n |dẑ/dt(t_n) - J ∇H(ẑ(t_n))|² + λ/K Σ_n (H(ẑ(t_n)) - E0)²,
+//
+//     where dẑ/dt comes from forward-mode differentiation through the network
+//     and ∇H from symbolic differentiation of the user's expression (gorgonia
+//     cannot nest gradients, so neither uses gorgonia.Grad); the gradient of
+//     L with respect to the weights is gorgonia's reverse mode;
+//   - training by Adam over K times perturbed at random every epoch.
+//
+// No data from any solver is used. The result, a Solution, is a continuous,
+// differentiable function of t: At, Trajectory and Velocity evaluate it,
+// Energy and Residual measure how well it keeps H and satisfies Hamilton's
+// equations (ℓ of Eq. 14), and Save/Load keep it.
+//
+// On the CPU the network and its tangent run as one fused gorgonia Op with a
+// hand-written backward pass over BLAS (gonum's, or OpenBLAS with
+// -tags openblas); the rest of the loss, including everything derived from
+// H, is an ordinary gorgonia graph. The plain-graph network is kept as the
+// reference and tested to agree with the fused one to 1e-12.
+//
+// Package integrate holds the classical integrators the paper compares with
+// (symplectic Euler, Eq. 4-5, and higher-order methods) and the adaptive
+// DOP853 reference; package systems holds the paper's systems and others,
+// both as gorgonia expressions and in closed form.
+//
+// Everything is float64 and deterministic given Settings.Seed. Invalid input
+// is reported by errors wrapping ErrProblem, ErrSettings, ErrHamiltonian,
+// ErrDiverged or ErrModel; panics inside gorgonia are recovered at the API.
+package hnnsolve
