@@ -129,7 +129,11 @@ type eulerRun struct {
 	energy    []float64
 	maxErr    float64
 	maxEnergy float64
+	diverged  bool // the solution overflowed: no trajectory, errors +Inf
 }
+
+// ok reports whether eu has a trajectory.
+func (eu *eulerRun) ok() bool { return eu != nil && !eu.diverged }
 
 func runExperiment(c *config, stdout, stderr io.Writer) error {
 	if err := c.sys.Validate(); err != nil {
@@ -220,6 +224,10 @@ func evaluate(c *config, sol *hnnsolve.Solution) (*results, error) {
 // (n-1 steps) and measures its error against the adaptive reference there.
 func runEuler(c *config, label string, n int) (*eulerRun, error) {
 	tr, err := integrate.Fixed(c.sys, integrate.SymplecticEuler, c.z0, c.t0, c.t1, n-1)
+	if errors.Is(err, integrate.ErrNonFinite) {
+		// Too few points for the dynamics: the step is unstable.
+		return &eulerRun{label: label, points: n, diverged: true, maxErr: math.Inf(1), maxEnergy: math.Inf(1)}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("symplectic Euler at %d points: %w", n, err)
 	}

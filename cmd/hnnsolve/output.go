@@ -195,7 +195,8 @@ func summaryObject(r *results) object {
 		o = append(o,
 			field{eulerKey(eu.label), num(eu.maxErr)},
 			field{"euler_" + eu.label + "_max_energy_error", num(eu.maxEnergy)},
-			field{"euler_" + eu.label + "_points", eu.points})
+			field{"euler_" + eu.label + "_points", eu.points},
+			field{"euler_" + eu.label + "_diverged", eu.diverged})
 	}
 	if r.eulerK == nil {
 		// Symplectic Euler needs a separable Hamiltonian.
@@ -277,7 +278,7 @@ func writeOutputs(r *results) error {
 		}
 	}
 	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
-		if eu == nil {
+		if !eu.ok() {
 			continue
 		}
 		head, cols := []string{"t"}, [][]float64{eu.ts}
@@ -339,9 +340,12 @@ func printTable(w io.Writer, r *results) {
 	fmt.Fprintf(tw, "  estimate Eq. 18\t%s\n", fmtNum(r.bounds.EstimateEq18))
 	fmt.Fprintf(tw, "  bound Gronwall\t%s\n", fmtNum(r.bounds.BoundGronwall))
 	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
-		if eu != nil {
+		switch {
+		case eu.ok():
 			fmt.Fprintf(tw, "  Euler %s (%d points)\tmax abs error %.3e, max energy error %.3e\n",
 				eu.label, eu.points, eu.maxErr, eu.maxEnergy)
+		case eu != nil:
+			fmt.Fprintf(tw, "  Euler %s (%d points)\tdiverged\n", eu.label, eu.points)
 		}
 	}
 	fmt.Fprintf(tw, "  output\t%s\n", c.out)

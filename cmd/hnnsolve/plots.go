@@ -305,7 +305,7 @@ func writePlots(r *results) error {
 		}
 		es := []series{{name: nnName, x: r.ts, y: dnn, color: colNN, width: vg.Points(1.3)}}
 		for i, e := range eulers {
-			if e.eu == nil {
+			if !e.eu.ok() {
 				continue
 			}
 			ss = append(ss, eulerSeries(i, e.eu.ts, column(e.eu.z, e.eu.points, j)))
@@ -338,7 +338,7 @@ func writePlots(r *results) error {
 	}
 	ds := []series{{name: nnName, x: r.ts, y: dNN, color: colNN, width: vg.Points(1.3)}}
 	for i, e := range eulers {
-		if e.eu == nil {
+		if !e.eu.ok() {
 			continue
 		}
 		d := make([]float64, e.eu.points)
@@ -393,7 +393,7 @@ func writePlots(r *results) error {
 		errPhase = append(errPhase, series{name: nnName, x: dx, y: dy, color: colNN, width: vg.Points(1.3)})
 	}
 	for i, e := range eulers {
-		if e.eu == nil {
+		if !e.eu.ok() {
 			continue
 		}
 		ps = append(ps, eulerSeries(i, column(e.eu.z, e.eu.points, xi), column(e.eu.z, e.eu.points, yi)))

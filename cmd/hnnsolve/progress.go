@@ -31,11 +31,29 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// Progress modes.
+const (
+	progressNone  = iota // -quiet
+	progressBar          // stderr is a terminal
+	progressLines        // stderr is a file or a pipe
+)
+
 func newProgress(name string, epochs int, stderr io.Writer, quiet bool) *progress {
-	p := &progress{name: name, epochs: epochs, w: stderr, every: max(1, min(50, epochs/500))}
+	mode := progressLines
 	switch {
 	case quiet:
+		mode = progressNone
 	case isTerminal(stderr):
+		mode = progressBar
+	}
+	return newProgressMode(name, epochs, stderr, mode)
+}
+
+func newProgressMode(name string, epochs int, stderr io.Writer, mode int) *progress {
+	p := &progress{name: name, epochs: epochs, w: stderr, every: max(1, min(50, epochs/500))}
+	switch mode {
+	case progressNone:
+	case progressBar:
 		p.bar = progressbar.NewOptions(epochs,
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription(name),
@@ -61,6 +79,9 @@ func newProgress(name string, epochs int, stderr io.Writer, quiet bool) *progres
 func (p *progress) update(s hnnsolve.Progress) {
 	switch {
 	case p.bar != nil:
+		if p.bar.IsFinished() {
+			return // the final report repeats the last epoch
+		}
 		p.bar.Describe(fmt.Sprintf("%s  loss %.3e", p.name, s.Loss))
 		_ = p.bar.Set(s.Epoch)
 	case p.lines && s.Epoch >= p.next:
