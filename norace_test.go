@@ -1,0 +1,5 @@
+//go:build !race
+
+package hnnsolve_test
+
+const raceEnabled = false
