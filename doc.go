@@ -7,8 +7,10 @@
 //
 //   - one feed-forward network N(t): R → R^D, D = 2d, with shared hidden
 //     weights and sin activation (Fig. 1);
+//
 //   - the trial solution ẑ(t) = Z0 + f(t) N(t) with f(t) = 1 - e^-(t-T0)
 //     (Eq. 6, 9), so the initial condition holds exactly;
+//
 //   - the loss (Eq. 7, 8)
 //
 //     L = 1/K Σ_n |dẑ/dt(t_n) - J ∇H(ẑ(t_n))|² + λ/K Σ_n (H(ẑ(t_n)) - E0)²,
@@ -17,6 +19,7 @@
 //     and ∇H from symbolic differentiation of the user's expression (gorgonia
 //     cannot nest gradients, so neither uses gorgonia.Grad); the gradient of
 //     L with respect to the weights is gorgonia's reverse mode;
+//
 //   - training by Adam over K times perturbed at random every epoch.
 //
 // No data from any solver is used. The result, a Solution, is a continuous,

@@ -35,9 +35,9 @@ type fusedNet struct {
 	id     uint64 // distinct hash per instance: gorgonia merges nodes by hash
 	net    *network
 	params [][]float64 // the parameter values bound by the latest Do
-	k    int
-	dim  int
-	nPar int
+	k      int
+	dim    int
+	nPar   int
 	// forward cache, row-major K×width per hidden layer
 	a, da, h, dh [][]float64
 	out          []float64 // K×2D: [N | dN/dt]
@@ -191,7 +191,7 @@ func (f *fusedNet) backward(ts, g []float64) {
 	}
 }
 
-// activationBackward: G_a = G_h σ'(a) + G_ḣ σ''(a) ȧ, G_ȧ = G_ḣ σ'(a).
+// activationBackward: G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ, G_ȧ = G_ḣ σ'(a).
 func (f *fusedNet) activationBackward(a, da, gh, gdh, ga, gda []float64) {
 	switch f.net.act {
 	case Sin:
