@@ -57,7 +57,7 @@ type Settings struct {
 	// TargetError, if > 0, stops training as soon as the error figure chosen
 	// by TargetCheck (default TargetEq18, the integrated Eq. 18; see
 	// errorbound.go) falls below it, checked every CheckEvery epochs
-	// (DefaultCheckEvery) on 10×Points equally spaced times. The weights
+	// (DefaultCheckEvery) on 10×Points+1 equally spaced times. The weights
 	// that met the target are kept; Solution.Target records the checks.
 	TargetError float64
 	TargetCheck TargetCheck
