@@ -391,11 +391,11 @@ func newAnalyzer(s *Solution) (*analyzer, error) {
 	dim := s.dim()
 	batch, err := newHamiltonianEvaluator(s.problem.H, dim, 64, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the error analysis needs D²H of the expression: %w", err)
 	}
 	one, err := newHamiltonianEvaluator(s.problem.H, dim, 1, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the error analysis needs D²H of the expression: %w", err)
 	}
 	return &analyzer{
 		sol: s, batch: batch, one: one, dim: dim, d: dim / 2,
