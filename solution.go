@@ -22,8 +22,10 @@ type Solution struct {
 	BestEpoch int
 	// EarlyStop reports that training stopped at Settings.TargetLoss.
 	EarlyStop bool
-	// TrainTime is the wall time of training.
+	// TrainTime is the wall time of training, all stages.
 	TrainTime time.Duration
+	// Stages records each optimisation stage: Adam, then L-BFGS if asked.
+	Stages []Stage
 	// Target records the checks of Settings.TargetError (nil when it is 0).
 	Target *TargetResult
 
