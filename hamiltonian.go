@@ -135,7 +135,11 @@ func symGrad(g *gorgonia.ExprGraph, y *gorgonia.Node, xs []*gorgonia.Node, k int
 			if !depends[c] {
 				continue
 			}
-			if j >= len(wrt) || !wrt[j] || j >= len(cg) || cg[j] == nil {
+			if j < len(wrt) && !wrt[j] {
+				// A shape or count input (Repeat's, Sum's): a constant to calculus.
+				continue
+			}
+			if j >= len(wrt) || j >= len(cg) || cg[j] == nil {
 				return nil, fmt.Errorf("%w: operation %v in H is not differentiable in its input %d", ErrHamiltonian, n.Op(), j)
 			}
 			if li, ok := isLeaf[c]; ok {

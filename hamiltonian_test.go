@@ -98,6 +98,21 @@ func TestGradHMatchesClosedForm(t *testing.T) {
 	}
 }
 
+func TestHessianHOfScalarH(t *testing.T) {
+	// H = p² (1 + q²) / 2 returned as a sum: D²H = [[p², 2pq], [2pq, 1 + q²]].
+	q, p := 0.7, -1.3
+	got, err := HessianH(nonSeparableH, []float64{q, p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{p * p, 2 * p * q, 2 * p * q, 1 + q*q}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Errorf("D²H[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
 func TestHessianHMatchesClosedForm(t *testing.T) {
 	z := []float64{0.7, -0.4, 0.2, 1.1}
 	got, err := HessianH(henonHeilesH, z)
