@@ -38,8 +38,8 @@ type fusedNet struct {
 	k      int
 	dim    int
 	nPar   int
-	// forward cache, row-major K×width per hidden layer
-	a, da, h, dh [][]float64
+	// forward cache, row-major K×width per hidden layer; d1 = σ'(a)
+	a, da, h, dh, d1 [][]float64
 	out          []float64 // K×2D: [N | dN/dt]
 	// backward work space
 	gradPacked       []float64 // all ∂L/∂θ, packed in parameter order
@@ -58,6 +58,7 @@ func newFusedNet(net *network, k int) *fusedNet {
 		f.da = append(f.da, make([]float64, k*w))
 		f.h = append(f.h, make([]float64, k*w))
 		f.dh = append(f.dh, make([]float64, k*w))
+		f.d1 = append(f.d1, make([]float64, k*w))
 	}
 	f.out = make([]float64, k*2*f.dim)
 	f.params = make([][]float64, len(net.params))
@@ -117,17 +118,17 @@ func (f *fusedNet) forward(ts []float64) {
 }
 
 func (f *fusedNet) activate(l int) {
-	a, da, h, dh := f.a[l], f.da[l], f.h[l], f.dh[l]
+	a, da, h, dh, d1 := f.a[l], f.da[l], f.h[l], f.dh[l], f.d1[l]
 	switch f.net.act {
 	case Sin:
 		for i, x := range a {
 			s, c := sincos(x)
-			h[i], dh[i] = s, c*da[i]
+			h[i], d1[i], dh[i] = s, c, c*da[i]
 		}
 	default:
 		for i, x := range a {
 			y, dy := f.net.act.eval(x)
-			h[i], dh[i] = y, dy*da[i]
+			h[i], d1[i], dh[i] = y, dy, dy*da[i]
 		}
 	}
 }
@@ -157,9 +158,8 @@ func (f *fusedNet) backward(ts, g []float64) {
 	for l := L - 1; l >= 0; l-- {
 		w := net.widths[l+1]
 		in := net.widths[l]
-		a, da := f.a[l], f.da[l]
 		ga, gda := f.ga[:k*w], f.gda[:k*w]
-		f.activationBackward(a, da, gh, gdh, ga, gda)
+		f.activationBackward(f.h[l], f.d1[l], f.da[l], gh, gdh, ga, gda)
 		gW := gp[f.offsets[2*l] : f.offsets[2*l]+in*w]
 		gb := gp[f.offsets[2*l+1] : f.offsets[2*l+1]+w]
 		clear(gb)
@@ -191,28 +191,25 @@ func (f *fusedNet) backward(ts, g []float64) {
 	}
 }
 
-// activationBackward: G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ, G_ȧ = G_ḣ σ'(a).
-func (f *fusedNet) activationBackward(a, da, gh, gdh, ga, gda []float64) {
+// activationBackward: G_a = G_h σ'(a) + G_ḣ σ''(a) ȧ, G_ȧ = G_ḣ σ'(a), with
+// σ''(a) written in terms of the cached h = σ(a) and d1 = σ'(a), so no
+// transcendental function is evaluated twice.
+func (f *fusedNet) activationBackward(h, d1, da, gh, gdh, ga, gda []float64) {
 	switch f.net.act {
-	case Sin:
-		for i, x := range a {
-			s, c := sincos(x)
-			ga[i] = gh[i]*c - gdh[i]*s*da[i]
-			gda[i] = gdh[i] * c
+	case Sin: // σ'' = -sin
+		for i := range ga {
+			ga[i] = gh[i]*d1[i] - gdh[i]*h[i]*da[i]
+			gda[i] = gdh[i] * d1[i]
 		}
-	case Tanh:
-		for i, x := range a {
-			y, d1 := f.net.act.eval(x)
-			d2 := -2 * y * d1
-			ga[i] = gh[i]*d1 + gdh[i]*d2*da[i]
-			gda[i] = gdh[i] * d1
+	case Tanh: // σ'' = -2 tanh σ'
+		for i := range ga {
+			ga[i] = gh[i]*d1[i] - 2*gdh[i]*h[i]*d1[i]*da[i]
+			gda[i] = gdh[i] * d1[i]
 		}
-	case Sigmoid:
-		for i, x := range a {
-			s, d1 := f.net.act.eval(x)
-			d2 := d1 * (1 - 2*s)
-			ga[i] = gh[i]*d1 + gdh[i]*d2*da[i]
-			gda[i] = gdh[i] * d1
+	case Sigmoid: // σ'' = σ'(1 - 2σ)
+		for i := range ga {
+			ga[i] = gh[i]*d1[i] + gdh[i]*d1[i]*(1-2*h[i])*da[i]
+			gda[i] = gdh[i] * d1[i]
 		}
 	}
 }
