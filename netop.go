@@ -40,7 +40,7 @@ type fusedNet struct {
 	nPar   int
 	// forward cache, row-major K×width per hidden layer; d1 = σ'(a)
 	a, da, h, dh, d1 [][]float64
-	out          []float64 // K×2D: [N | dN/dt]
+	out              []float64 // K×2D: [N | dN/dt]
 	// backward work space
 	gradPacked       []float64 // all ∂L/∂θ, packed in parameter order
 	offsets          []int
@@ -191,8 +191,8 @@ func (f *fusedNet) backward(ts, g []float64) {
 	}
 }
 
-// activationBackward: G_a = G_h σ'(a) + G_ḣ σ''(a) ȧ, G_ȧ = G_ḣ σ'(a), with
-// σ''(a) written in terms of the cached h = σ(a) and d1 = σ'(a), so no
+// activationBackward: G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ, G_ȧ = G_ḣ σ'(a), with
+// σ”(a) written in terms of the cached h = σ(a) and d1 = σ'(a), so no
 // transcendental function is evaluated twice.
 func (f *fusedNet) activationBackward(h, d1, da, gh, gdh, ga, gda []float64) {
 	switch f.net.act {
