@@ -22,9 +22,8 @@ type lossGraph struct {
 	z, dz    []*gorgonia.Node
 	hg       *hamiltonianGraph
 	loss     *gorgonia.Node
-	lossVal  gorgonia.Value
-	paramGrd []gorgonia.Value
-	vm       gorgonia.VM
+	grads    []*gorgonia.Node // ∂L/∂θ, nil without gradients
+	prog     *program
 }
 
 func newVectorInput(g *gorgonia.ExprGraph, k int, name string) *gorgonia.Node {
@@ -81,14 +80,15 @@ func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0
 		sum = gorgonia.Must(gorgonia.Add(sum, gorgonia.Must(gorgonia.Mul(gorgonia.NewConstant(lambda), reg))))
 	}
 	lg.loss = gorgonia.Must(gorgonia.Mul(sum, gorgonia.NewConstant(1/float64(k))))
-	gorgonia.Read(lg.loss, &lg.lossVal)
+	outputs := []*gorgonia.Node{lg.loss}
 	if withGrad {
-		if _, err := gorgonia.Grad(lg.loss, lg.net.params...); err != nil {
+		if lg.grads, err = gorgonia.Grad(lg.loss, lg.net.params...); err != nil {
 			return nil, fmt.Errorf("hnnsolve: differentiating the loss: %w", err)
 		}
-		lg.vm = gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(lg.net.params...))
-	} else {
-		lg.vm = gorgonia.NewTapeMachine(g)
+		outputs = append(outputs, lg.grads...)
+	}
+	if lg.prog, err = compile(g, outputs...); err != nil {
+		return nil, fmt.Errorf("hnnsolve: compiling the loss: %w", err)
 	}
 	return lg, nil
 }
@@ -104,26 +104,27 @@ func (lg *lossGraph) setTimes(ts []float64, param Param, t0 float64) {
 	}
 }
 
-// run evaluates the loss (and, with gradients bound, accumulates ∂L/∂θ).
-func (lg *lossGraph) run() (loss float64, err error) {
-	defer recoverGorgonia(&err, ErrHamiltonian)
-	lg.vm.Reset()
-	if err := lg.vm.RunAll(); err != nil {
+// run evaluates the loss and, when built with gradients, ∂L/∂θ.
+func (lg *lossGraph) run() (float64, error) {
+	if err := lg.prog.run(); err != nil {
 		return 0, err
 	}
-	return valueData(lg.lossVal)[0], nil
+	return valueData(lg.prog.value(lg.loss))[0], nil
 }
 
-// gradients returns the backing slices of ∂L/∂θ, in the network's
-// parameter order. They accumulate over runs until zeroed.
+// gradients returns ∂L/∂θ of the latest run, in the network's parameter
+// order. The slices belong to the program: read them before the next run.
 func (lg *lossGraph) gradients() ([][]float64, error) {
-	out := make([][]float64, len(lg.net.params))
-	for i, p := range lg.net.params {
-		gv, err := p.Grad()
-		if err != nil {
-			return nil, err
+	if lg.grads == nil {
+		return nil, fmt.Errorf("hnnsolve: loss built without gradients")
+	}
+	out := make([][]float64, len(lg.grads))
+	for i, g := range lg.grads {
+		d, ok := lg.prog.value(g).Data().([]float64)
+		if !ok || len(d) != lg.net.params[i].Shape().TotalSize() {
+			return nil, fmt.Errorf("hnnsolve: gradient of %s has the wrong size", lg.net.params[i].Name())
 		}
-		out[i] = gv.Data().([]float64)
+		out[i] = d
 	}
 	return out, nil
 }

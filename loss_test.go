@@ -172,15 +172,29 @@ func TestFusedMatchesPlainGraph(t *testing.T) {
 					t.Fatal(err)
 				}
 				lg.setTimes(ts, Exponential, 0)
-				if losses[i], err = lg.run(); err != nil {
-					t.Fatal(err)
-				}
-				gs, err := lg.gradients()
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, g := range gs {
-					grads[i] = append(grads[i], slices.Clone(g))
+				// Run three times: buffers are reused, so nothing may
+				// carry over from one run to the next.
+				for run := range 3 {
+					loss, err := lg.run()
+					if err != nil {
+						t.Fatal(err)
+					}
+					gs, err := lg.gradients()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if run == 0 {
+						losses[i] = loss
+						for _, g := range gs {
+							grads[i] = append(grads[i], slices.Clone(g))
+						}
+						continue
+					}
+					for p, g := range gs {
+						if loss != losses[i] || !slices.Equal(g, grads[i][p]) {
+							t.Fatalf("%s fused=%v: run %d differs from the first", name, fused, run)
+						}
+					}
 				}
 			}
 			if d := math.Abs(losses[0] - losses[1]); d > 1e-12*losses[0] {

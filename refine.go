@@ -61,7 +61,6 @@ func (o *lbfgsObjective) eval(x []float64) {
 	off = 0
 	for _, g := range grads {
 		copy(o.grad[off:], g)
-		clear(g)
 		off += len(g)
 	}
 	o.loss = loss

@@ -41,8 +41,8 @@ func (tr *trainer) loss() (float64, error) {
 	return tr.lg.run()
 }
 
-// step takes the Adam step of the given epoch with the accumulated
-// gradient, then zeroes it.
+// step takes the Adam step of the given epoch with the gradient of the
+// latest loss.
 func (tr *trainer) step(epoch int) error {
 	if tr.lrLast > 0 && tr.epochs > 1 {
 		tr.opt.lr = tr.lr0 * math.Pow(tr.lrLast/tr.lr0, float64(epoch)/float64(tr.epochs-1))
@@ -52,8 +52,5 @@ func (tr *trainer) step(epoch int) error {
 		return fmt.Errorf("hnnsolve: epoch %d: %w", epoch, err)
 	}
 	tr.opt.step(grads)
-	for _, g := range grads {
-		clear(g)
-	}
 	return nil
 }
