@@ -15,15 +15,15 @@ import (
 // network's forward tangent, and ∇H derived from the user's expression.
 // The times t and f(t), f'(t) are inputs, set each epoch.
 type lossGraph struct {
-	g        *gorgonia.ExprGraph
-	k        int
-	net      *netGraph
-	f, df    *gorgonia.Node // f(t_n), f'(t_n): length-K inputs
-	z, dz    []*gorgonia.Node
-	hg       *hamiltonianGraph
-	loss     *gorgonia.Node
-	grads    []*gorgonia.Node // ∂L/∂θ, nil without gradients
-	prog     *program
+	g     *gorgonia.ExprGraph
+	k     int
+	net   *netGraph
+	f, df *gorgonia.Node // f(t_n), f'(t_n): length-K inputs
+	z, dz []*gorgonia.Node
+	hg    *hamiltonianGraph
+	loss  *gorgonia.Node
+	grads []*gorgonia.Node // ∂L/∂θ, nil without gradients
+	prog  *program
 }
 
 func newVectorInput(g *gorgonia.ExprGraph, k int, name string) *gorgonia.Node {

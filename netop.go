@@ -46,6 +46,9 @@ type fusedNet struct {
 	offsets          []int
 	ga, gda, gh, gdh []float64 // K×maxWidth
 	gh2, gdh2        []float64
+	// result tensors, made once: the ops return them every run
+	outT, gradT *tensor.Dense
+	pickT       []*tensor.Dense
 }
 
 var fusedIDs atomic.Uint64
@@ -73,6 +76,11 @@ func newFusedNet(net *network, k int) *fusedNet {
 	mw := net.maxWidth()
 	f.ga, f.gda, f.gh, f.gdh = make([]float64, k*mw), make([]float64, k*mw), make([]float64, k*mw), make([]float64, k*mw)
 	f.gh2, f.gdh2 = make([]float64, k*mw), make([]float64, k*mw)
+	f.outT = tensor.New(tensor.WithShape(k, 2*f.dim), tensor.WithBacking(f.out))
+	f.gradT = tensor.New(tensor.WithShape(1, f.nPar), tensor.WithBacking(f.gradPacked))
+	for i, p := range net.params {
+		f.pickT = append(f.pickT, tensor.New(tensor.WithShape(net.shape(i)...), tensor.WithBacking(make([]float64, len(p)))))
+	}
 	return f
 }
 
@@ -238,7 +246,7 @@ func (op fusedNetOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	op.f.forward(ts)
-	return tensor.New(tensor.WithShape(op.f.k, 2*op.f.dim), tensor.WithBacking(op.f.out)), nil
+	return op.f.outT, nil
 }
 func (op fusedNetOp) ReturnsPtr() bool     { return false }
 func (op fusedNetOp) CallsExtern() bool    { return false }
@@ -320,7 +328,7 @@ func (op fusedNetBackOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("fused network backward: gradient has the wrong size")
 	}
 	op.f.backward(ts, g)
-	return tensor.New(tensor.WithShape(1, op.f.nPar), tensor.WithBacking(op.f.gradPacked)), nil
+	return op.f.gradT, nil
 }
 func (op fusedNetBackOp) ReturnsPtr() bool     { return false }
 func (op fusedNetBackOp) CallsExtern() bool    { return false }
@@ -350,10 +358,10 @@ func (op fusedPickOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("fused network: packed gradient has the wrong size")
 	}
 	off := op.f.offsets[op.param]
-	n := len(op.f.net.params[op.param])
-	out := make([]float64, n)
-	copy(out, packed[off:off+n])
-	return tensor.New(tensor.WithShape(op.f.net.shape(op.param)...), tensor.WithBacking(out)), nil
+	out := op.f.pickT[op.param]
+	d := out.Data().([]float64)
+	copy(d, packed[off:off+len(d)])
+	return out, nil
 }
 func (op fusedPickOp) ReturnsPtr() bool     { return false }
 func (op fusedPickOp) CallsExtern() bool    { return false }
