@@ -399,7 +399,7 @@ func newAnalyzer(s *Solution) (*analyzer, error) {
 	}
 	return &analyzer{
 		sol: s, batch: batch, one: one, dim: dim, d: dim / 2,
-		n: make([]float64, dim), dn: make([]float64, dim), bf: make([]float64, 4*s.net.maxWidth()),
+		n: make([]float64, dim), dn: make([]float64, dim), bf: make([]float64, 4*s.maxWidth()),
 		z: make([]float64, dim), dz: make([]float64, dim), g: make([]float64, dim),
 		h: make([]float64, dim*dim), a: make([]float64, dim*dim), sym: make([]float64, dim*dim),
 		vals: make([]float64, dim),

@@ -11,6 +11,7 @@ import (
 
 // Stage records one optimisation stage of training.
 type Stage struct {
+	Segment    int     // which segment of the chain (0 without chaining)
 	Name       string  // "adam" or "lbfgs"
 	Iterations int     // epochs (Adam) or major iterations (L-BFGS)
 	Evals      int     // loss and gradient evaluations

@@ -31,9 +31,12 @@ type Solution struct {
 
 	problem  Problem
 	settings Settings
-	net      *network
+	segs     []segment // one network per segment of [T0, T], in time order
 	loss     []float64
 	e0       float64
+	// perturbDefault: Settings.Perturb was left to its default, which
+	// scales with the length of each segment
+	perturbDefault bool
 
 	mu   sync.Mutex // guards eval
 	eval *hamiltonianEvaluator
@@ -61,12 +64,52 @@ func (s *Solution) Loss() []float64 { return slices.Clone(s.loss) }
 
 func (s *Solution) dim() int { return len(s.problem.Z0) }
 
+// segment is one network of the chain and the interval it solves:
+// ẑ(t) = z0 + f(t - t0) N(t) on [t0, t1].
+type segment struct {
+	t0, t1 float64
+	z0     []float64
+	net    *network
+}
+
+// segmentAt returns the segment that covers t: the last one whose t0 <= t
+// (so a boundary belongs to the segment it starts), the first before T0.
+func (s *Solution) segmentAt(t float64) *segment {
+	i, _ := slices.BinarySearchFunc(s.segs, t, func(sg segment, t float64) int {
+		if sg.t0 <= t {
+			return -1
+		}
+		return 1
+	})
+	return &s.segs[max(i-1, 0)]
+}
+
+// maxWidth is the widest layer over the segments' networks.
+func (s *Solution) maxWidth() int {
+	w := 0
+	for _, sg := range s.segs {
+		w = max(w, sg.net.maxWidth())
+	}
+	return w
+}
+
+// Segments returns the boundaries of the chained segments, T0 = b[0] <
+// b[1] < ... < b[len-1] = T (two values without chaining).
+func (s *Solution) Segments() []float64 {
+	b := []float64{s.segs[0].t0}
+	for _, sg := range s.segs {
+		b = append(b, sg.t1)
+	}
+	return b
+}
+
 // point computes ẑ(t) and dẑ/dt = f'(t) N(t) + f(t) dN/dt into z, dz
 // (either may be nil).
 func (s *Solution) point(t float64, z, dz, n, dn, buf []float64) {
-	s.net.forward(t, n, dn, buf)
-	f, df := s.settings.Param.eval(t, s.problem.T0)
-	for i, z0 := range s.problem.Z0 {
+	sg := s.segmentAt(t)
+	sg.net.forward(t, n, dn, buf)
+	f, df := s.settings.Param.eval(t, sg.t0)
+	for i, z0 := range sg.z0 {
 		if z != nil {
 			z[i] = z0 + f*n[i]
 		}
@@ -79,7 +122,7 @@ func (s *Solution) point(t float64, z, dz, n, dn, buf []float64) {
 // states evaluates ẑ and dẑ/dt at ts into row-major buffers (either may be nil).
 func (s *Solution) states(ts []float64, z, dz []float64) {
 	d := s.dim()
-	n, dn, buf := make([]float64, d), make([]float64, d), make([]float64, 4*s.net.maxWidth())
+	n, dn, buf := make([]float64, d), make([]float64, d), make([]float64, 4*s.maxWidth())
 	for k, t := range ts {
 		var zk, dzk []float64
 		if z != nil {
@@ -92,7 +135,9 @@ func (s *Solution) states(ts []float64, z, dz []float64) {
 	}
 }
 
-// At returns ẑ(t), len 2d. At(T0) is Z0 exactly.
+// At returns ẑ(t), len 2d. At(T0) is Z0 exactly. With chaining, ẑ is
+// continuous at the segment boundaries (each segment starts exactly at the
+// end state of the one before) and dẑ/dt there is the later segment's.
 func (s *Solution) At(t float64) []float64 {
 	z := make([]float64, s.dim())
 	s.states([]float64{t}, z, nil)
@@ -202,23 +247,30 @@ const (
 )
 
 type modelFile struct {
-	Format     string       `json:"format"`
-	Version    int          `json:"version"`
-	Dtype      string       `json:"dtype"`
-	Z0         []float64    `json:"z0"`
-	T0         float64      `json:"t0"`
-	T          float64      `json:"t"`
-	Hidden     []int        `json:"hidden"`
-	Activation string       `json:"activation"`
-	Param      string       `json:"param"`
-	Points     int          `json:"points"`
-	Energy     float64      `json:"energy"`
-	Seed       int64        `json:"seed"`
-	EpochsRun  int          `json:"epochs_run"`
-	BestEpoch  int          `json:"best_epoch"`
-	EarlyStop  bool         `json:"early_stop"`
-	Params     []modelParam `json:"params"`
-	Loss       []float64    `json:"loss"`
+	Format     string         `json:"format"`
+	Version    int            `json:"version"`
+	Dtype      string         `json:"dtype"`
+	Z0         []float64      `json:"z0"`
+	T0         float64        `json:"t0"`
+	T          float64        `json:"t"`
+	Hidden     []int          `json:"hidden"`
+	Activation string         `json:"activation"`
+	Param      string         `json:"param"`
+	Points     int            `json:"points"`
+	Energy     float64        `json:"energy"`
+	Seed       int64          `json:"seed"`
+	EpochsRun  int            `json:"epochs_run"`
+	BestEpoch  int            `json:"best_epoch"`
+	EarlyStop  bool           `json:"early_stop"`
+	Segments   []modelSegment `json:"segments"`
+	Loss       []float64      `json:"loss"`
+}
+
+type modelSegment struct {
+	T0     float64      `json:"t0"`
+	T      float64      `json:"t"`
+	Z0     []float64    `json:"z0"`
+	Params []modelParam `json:"params"`
 }
 
 type modelParam struct {
@@ -238,13 +290,17 @@ func (s *Solution) Save(w io.Writer) error {
 		EpochsRun: s.EpochsRun, BestEpoch: s.BestEpoch, EarlyStop: s.EarlyStop,
 		Loss: s.loss,
 	}
-	for i, p := range s.net.params {
-		for _, v := range p {
-			if !isFinite(v) {
-				return fmt.Errorf("%w: weight %s is not finite", ErrModel, s.net.paramName(i))
+	for _, sg := range s.segs {
+		ms := modelSegment{T0: sg.t0, T: sg.t1, Z0: sg.z0}
+		for i, p := range sg.net.params {
+			for _, v := range p {
+				if !isFinite(v) {
+					return fmt.Errorf("%w: weight %s is not finite", ErrModel, sg.net.paramName(i))
+				}
 			}
+			ms.Params = append(ms.Params, modelParam{Name: sg.net.paramName(i), Shape: sg.net.shape(i), Values: p})
 		}
-		m.Params = append(m.Params, modelParam{Name: s.net.paramName(i), Shape: s.net.shape(i), Values: p})
+		m.Segments = append(m.Segments, ms)
 	}
 	for _, v := range s.loss {
 		if !isFinite(v) {
@@ -301,20 +357,40 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	if err != nil {
 		return bad("%v", err)
 	}
-	net := newNetwork(m.Hidden, len(p.Z0), act)
-	if len(m.Params) != len(net.params) {
-		return bad("%d parameter arrays, want %d", len(m.Params), len(net.params))
+	if len(m.Segments) == 0 {
+		return bad("no segments")
 	}
-	for i, mp := range m.Params {
-		name, shape := net.paramName(i), net.shape(i)
-		if mp.Name != name || !slices.Equal(mp.Shape, []int(shape)) || len(mp.Values) != len(net.params[i]) {
-			return bad("parameter %d is %s%v with %d values, want %s%v", i, mp.Name, mp.Shape, len(mp.Values), name, shape)
+	var segs []segment
+	for k, ms := range m.Segments {
+		prev := p.T0
+		if k > 0 {
+			prev = m.Segments[k-1].T
 		}
-		copy(net.params[i], mp.Values)
+		if ms.T0 != prev || !(ms.T > ms.T0) || len(ms.Z0) != len(p.Z0) || (k == len(m.Segments)-1 && ms.T != p.T) {
+			return bad("segment %d [%v, %v] does not continue the chain over [%v, %v]", k, ms.T0, ms.T, p.T0, p.T)
+		}
+		if err := checkState(ms.Z0); err != nil {
+			return bad("segment %d: %v", k, err)
+		}
+		if k == 0 && !slices.Equal(ms.Z0, p.Z0) {
+			return bad("segment 0 starts at %v, want Z0 = %v", ms.Z0, p.Z0)
+		}
+		net := newNetwork(m.Hidden, len(p.Z0), act)
+		if len(ms.Params) != len(net.params) {
+			return bad("segment %d: %d parameter arrays, want %d", k, len(ms.Params), len(net.params))
+		}
+		for i, mp := range ms.Params {
+			name, shape := net.paramName(i), net.shape(i)
+			if mp.Name != name || !slices.Equal(mp.Shape, []int(shape)) || len(mp.Values) != len(net.params[i]) {
+				return bad("segment %d: parameter %d is %s%v with %d values, want %s%v", k, i, mp.Name, mp.Shape, len(mp.Values), name, shape)
+			}
+			copy(net.params[i], mp.Values)
+		}
+		segs = append(segs, segment{t0: ms.T0, t1: ms.T, z0: slices.Clone(ms.Z0), net: net})
 	}
 	set := DefaultSettings()
 	set.Hidden, set.Activation, set.Param = m.Hidden, act, param
-	set.Points, set.Energy, set.Seed = m.Points, m.Energy, m.Seed
+	set.Points, set.Energy, set.Seed, set.Segments = m.Points, m.Energy, m.Seed, len(segs)
 	e0, ev, err := p.energyAt()
 	if err != nil {
 		return nil, err
@@ -322,6 +398,6 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	return &Solution{
 		EpochsRun: m.EpochsRun, BestEpoch: m.BestEpoch, EarlyStop: m.EarlyStop,
 		problem: Problem{H: p.H, Z0: slices.Clone(p.Z0), T0: p.T0, T: p.T}, settings: set,
-		net: net, loss: m.Loss, e0: e0, eval: ev,
+		segs: segs, loss: m.Loss, e0: e0, eval: ev,
 	}, nil
 }

@@ -70,6 +70,11 @@ type Settings struct {
 	// LBFGSPoints is the number of fixed times for L-BFGS, the midpoints of
 	// equal cells of [T0, T] (4×Points).
 	LBFGSPoints int
+	// Segments splits [T0, T] into that many equal segments, each solved by
+	// its own network from the end state of the one before (time-domain
+	// chaining; 1, the default, is the paper's single network). Each segment
+	// trains with all the settings above (Points per segment).
+	Segments int
 	// Progress, if not nil, is called every ProgressEvery epochs (100) and
 	// at the end of training.
 	Progress      func(Progress)
@@ -89,7 +94,7 @@ type Progress struct {
 func DefaultSettings() Settings {
 	return Settings{
 		Points: 200, Hidden: []int{50, 50}, Activation: Sin, Param: Exponential,
-		Epochs: 50000, LearnRate: 8e-3, Beta1: 0.999, Beta2: 0.9999, ProgressEvery: 100,
+		Epochs: 50000, LearnRate: 8e-3, Beta1: 0.999, Beta2: 0.9999, Segments: 1, ProgressEvery: 100,
 	}
 }
 
@@ -117,6 +122,9 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		if r.Beta2 == 0 {
 			r.Beta2 = def.Beta2
 		}
+		if r.Segments == 0 {
+			r.Segments = def.Segments
+		}
 		if r.ProgressEvery == 0 {
 			r.ProgressEvery = def.ProgressEvery
 		}
@@ -135,6 +143,10 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		return bad("Hidden is empty, want at least one hidden layer")
 	case r.Epochs < 1:
 		return bad("Epochs = %d, want >= 1", r.Epochs)
+	case r.Segments < 1:
+		return bad("Segments = %d, want >= 1", r.Segments)
+	case r.Segments > 1 && r.TargetError > 0:
+		return bad("TargetError is checked on the whole interval and cannot stop a chain of Segments")
 	case r.LBFGS < 0:
 		return bad("LBFGS = %d, want >= 0", r.LBFGS)
 	case r.LBFGSPoints < 2:
@@ -231,34 +243,84 @@ func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 	if err != nil {
 		return nil, err
 	}
-	net := newNetwork(set.Hidden, len(p.Z0), set.Activation)
 	rng := rand.New(rand.NewPCG(uint64(set.Seed), 0x9e3779b97f4a7c15))
-	net.init(rng)
-	lg, err := buildLossGraph(p.H, p.Z0, net, set.Points, set.Energy, e0, true, true)
-	if err != nil {
-		return nil, err
-	}
 	sol = &Solution{
 		problem:  Problem{H: p.H, Z0: slices.Clone(p.Z0), T0: p.T0, T: p.T},
 		settings: set,
-		net:      net,
 		e0:       e0,
 		eval:     ev,
+		// A default perturbation scales with each segment's length.
+		perturbDefault: s == nil || s.Perturb == 0,
 	}
-	if err := sol.train(lg, rng); err != nil {
-		return nil, err
-	}
-	if set.LBFGS > 0 && !sol.EarlyStop {
-		if err := sol.refine(); err != nil {
+	// Time-domain chaining: segment i starts from the end state of segment
+	// i-1, which its trial solution then holds exactly (Eq. 6); its error
+	// enters the next segment as an initial error, carried by the flow of
+	// the linearised Eq. 18.
+	z := slices.Clone(p.Z0)
+	for i := range set.Segments {
+		t0 := p.T0 + (p.T-p.T0)*float64(i)/float64(set.Segments)
+		t1 := p.T0 + (p.T-p.T0)*float64(i+1)/float64(set.Segments)
+		if i == set.Segments-1 {
+			t1 = p.T
+		}
+		seg, err := sol.trainSegment(Problem{H: p.H, Z0: z, T0: t0, T: t1}, i, rng)
+		if err != nil {
+			if set.Segments > 1 {
+				return nil, fmt.Errorf("segment %d [%v, %v]: %w", i, t0, t1, err)
+			}
 			return nil, err
+		}
+		z = seg.At(t1)
+		if err := checkState(z); err != nil {
+			return nil, fmt.Errorf("%w: end state of segment %d: %w", ErrDiverged, i, err)
 		}
 	}
 	return sol, nil
 }
 
 // train runs Adam on the loss graph and leaves the kept weights in the network.
+// trainSegment trains one network on the segment problem sp (the whole
+// interval without chaining) and appends it to sol. It returns a Solution
+// of that segment alone.
+func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solution, error) {
+	set := sol.settings
+	if sol.perturbDefault {
+		set.Perturb = 3 * (sp.T - sp.T0) / float64(set.Points-1)
+	}
+	net := newNetwork(set.Hidden, len(sp.Z0), set.Activation)
+	net.init(rng)
+	seg := &Solution{
+		problem: sp, settings: set, e0: sol.e0, eval: sol.eval,
+		segs: []segment{{t0: sp.T0, t1: sp.T, z0: slices.Clone(sp.Z0), net: net}},
+	}
+	lg, err := buildLossGraph(sp.H, sp.Z0, net, set.Points, set.Energy, sol.e0, true, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := seg.train(lg, rng); err != nil {
+		return nil, err
+	}
+	if set.LBFGS > 0 && !seg.EarlyStop {
+		if err := seg.refine(); err != nil {
+			return nil, err
+		}
+	}
+	sol.segs = append(sol.segs, seg.segs[0])
+	sol.loss = append(sol.loss, seg.loss...)
+	sol.EpochsRun += seg.EpochsRun
+	sol.BestEpoch = seg.BestEpoch
+	sol.EarlyStop = seg.EarlyStop
+	sol.TrainTime += seg.TrainTime
+	sol.Target = seg.Target
+	for _, st := range seg.Stages {
+		st.Segment = index
+		sol.Stages = append(sol.Stages, st)
+	}
+	return seg, nil
+}
+
 func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
-	set, p, net := sol.settings, sol.problem, sol.net
+	set, p, net := sol.settings, sol.problem, sol.segs[0].net
 	tr := newTrainer(lg, net, set, p.T0, p.T, rng)
 	best := make([][]float64, len(net.params))
 	for i, q := range net.params {
@@ -335,7 +397,7 @@ func adamStatus(early bool) string {
 // the midpoints of equal cells of [T0, T], so no time is reused from Adam's grid.
 func (sol *Solution) refine() error {
 	set, p := sol.settings, sol.problem
-	lg, err := buildLossGraph(p.H, p.Z0, sol.net, set.LBFGSPoints, set.Energy, sol.e0, true, true)
+	lg, err := buildLossGraph(p.H, p.Z0, sol.segs[0].net, set.LBFGSPoints, set.Energy, sol.e0, true, true)
 	if err != nil {
 		return err
 	}
@@ -344,7 +406,7 @@ func (sol *Solution) refine() error {
 		ts[i] = p.T0 + (p.T-p.T0)*(float64(i)+0.5)/float64(len(ts))
 	}
 	start := time.Now()
-	st, err := refineLBFGS(lg, sol.net, ts, set.Param, p.T0, set.LBFGS)
+	st, err := refineLBFGS(lg, sol.segs[0].net, ts, set.Param, p.T0, set.LBFGS)
 	if err != nil {
 		return err
 	}

@@ -262,3 +262,42 @@ func TestDivergenceReported(t *testing.T) {
 		t.Errorf("diverged at epoch %d with loss %v", de.Epoch, de.Loss)
 	}
 }
+
+func TestChainedSegments(t *testing.T) {
+	set := quickSettings()
+	set.Segments = 3
+	p := oscillatorProblem()
+	sol, err := Solve(p, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := sol.Segments()
+	if len(b) != 4 || b[0] != p.T0 || b[3] != p.T {
+		t.Fatalf("boundaries %v", b)
+	}
+	if z := sol.At(p.T0); !slices.Equal(z, p.Z0) {
+		t.Errorf("z(T0) = %v, want %v", z, p.Z0)
+	}
+	// Each segment starts exactly where the one before ends.
+	for k := 1; k < len(sol.segs); k++ {
+		prev := &Solution{problem: sol.problem, settings: sol.settings, segs: sol.segs[k-1 : k]}
+		if end := prev.At(b[k]); !slices.Equal(end, sol.At(b[k])) || !slices.Equal(end, sol.segs[k].z0) {
+			t.Errorf("boundary %v: segment %d ends at %v, segment %d starts at %v", b[k], k-1, end, k, sol.At(b[k]))
+		}
+	}
+	if sol.EpochsRun != 3*set.Epochs || len(sol.Loss()) != 3*set.Epochs || len(sol.Stages) != 3 || sol.Stages[2].Segment != 2 {
+		t.Errorf("epochs %d, losses %d, stages %+v", sol.EpochsRun, len(sol.Loss()), sol.Stages)
+	}
+	var buf bytes.Buffer
+	if err := sol.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(&buf, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := []float64{0, 1, b[1], b[2] - 1e-9, b[2], 10, p.T}
+	if !slices.Equal(sol.Trajectory(ts).RawMatrix().Data, got.Trajectory(ts).RawMatrix().Data) {
+		t.Error("loaded chain gives a different trajectory")
+	}
+}
