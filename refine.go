@@ -12,7 +12,7 @@ import (
 // Stage records one optimisation stage of training.
 type Stage struct {
 	Segment    int     // which segment of the chain (0 without chaining)
-	Name       string  // "adam" or "lbfgs"
+	Name       string  // "adam", "lbfgs" or "lm"
 	Iterations int     // epochs (Adam) or major iterations (L-BFGS)
 	Evals      int     // loss and gradient evaluations
 	LossBefore float64 // loss on the stage's own points before it

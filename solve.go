@@ -63,13 +63,19 @@ type Settings struct {
 	TargetCheck TargetCheck
 	CheckEvery  int
 	// LBFGS is the number of L-BFGS iterations (gonum/optimize, strong Wolfe
-	// line search) run after Adam on LBFGSPoints fixed times (0: none, the
+	// line search) run after Adam on RefinePoints fixed times (0: none, the
 	// paper's setup). Adam's noisy steps stall near a loss of 1e-6; L-BFGS
 	// takes the same network one to two orders lower (see the README).
 	LBFGS int
-	// LBFGSPoints is the number of fixed times for L-BFGS, the midpoints of
-	// equal cells of [T0, T] (4×Points).
-	LBFGSPoints int
+	// LM is the number of Levenberg-Marquardt (Gauss-Newton) steps run after
+	// Adam (and L-BFGS) on RefinePoints fixed times (0: none). The loss is a
+	// sum of squares, so Gauss-Newton applies; on this badly conditioned
+	// problem it reaches losses that Adam and L-BFGS do not (see levenberg.go).
+	LM int
+	// RefinePoints is the number of fixed times for L-BFGS and
+	// Levenberg-Marquardt, the midpoints of equal cells of the interval
+	// (4×Points).
+	RefinePoints int
 	// Segments splits [T0, T] into that many equal segments, each solved by
 	// its own network from the end state of the one before (time-domain
 	// chaining; 1, the default, is the paper's single network). Each segment
@@ -129,8 +135,8 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 			r.ProgressEvery = def.ProgressEvery
 		}
 	}
-	if r.LBFGSPoints == 0 {
-		r.LBFGSPoints = 4 * r.Points
+	if r.RefinePoints == 0 {
+		r.RefinePoints = 4 * r.Points
 	}
 	r.Hidden = slices.Clone(r.Hidden)
 	bad := func(format string, args ...any) (Settings, error) {
@@ -149,8 +155,10 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		return bad("TargetError is checked on the whole interval and cannot stop a chain of Segments")
 	case r.LBFGS < 0:
 		return bad("LBFGS = %d, want >= 0", r.LBFGS)
-	case r.LBFGSPoints < 2:
-		return bad("LBFGSPoints = %d, want >= 2", r.LBFGSPoints)
+	case r.LM < 0:
+		return bad("LM = %d, want >= 0", r.LM)
+	case r.RefinePoints < 2:
+		return bad("RefinePoints = %d, want >= 2", r.RefinePoints)
 	case r.ProgressEvery < 1:
 		return bad("ProgressEvery = %d, want >= 1", r.ProgressEvery)
 	case !r.Activation.valid():
@@ -300,7 +308,7 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 	if err := seg.train(lg, rng); err != nil {
 		return nil, err
 	}
-	if set.LBFGS > 0 && !seg.EarlyStop {
+	if !seg.EarlyStop {
 		if err := seg.refine(); err != nil {
 			return nil, err
 		}
@@ -393,25 +401,43 @@ func adamStatus(early bool) string {
 	return "epochs done"
 }
 
-// refine runs the L-BFGS stage (Settings.LBFGS) on LBFGSPoints fixed times:
-// the midpoints of equal cells of [T0, T], so no time is reused from Adam's grid.
+// refine runs the L-BFGS and Levenberg-Marquardt stages that the settings
+// ask for, on RefinePoints fixed times: the midpoints of equal cells of the
+// interval, so no time is reused from Adam's grid.
 func (sol *Solution) refine() error {
-	set, p := sol.settings, sol.problem
-	lg, err := buildLossGraph(p.H, p.Z0, sol.segs[0].net, set.LBFGSPoints, set.Energy, sol.e0, true, true)
-	if err != nil {
-		return err
+	set, p, net := sol.settings, sol.problem, sol.segs[0].net
+	if set.LBFGS == 0 && set.LM == 0 {
+		return nil
 	}
-	ts := make([]float64, set.LBFGSPoints)
+	ts := make([]float64, set.RefinePoints)
 	for i := range ts {
 		ts[i] = p.T0 + (p.T-p.T0)*(float64(i)+0.5)/float64(len(ts))
 	}
 	start := time.Now()
-	st, err := refineLBFGS(lg, sol.segs[0].net, ts, set.Param, p.T0, set.LBFGS)
-	if err != nil {
-		return err
+	defer func() { sol.TrainTime += time.Since(start) }()
+	if set.LBFGS > 0 {
+		lg, err := buildLossGraph(p.H, p.Z0, net, set.RefinePoints, set.Energy, sol.e0, true, true)
+		if err != nil {
+			return err
+		}
+		st, err := refineLBFGS(lg, net, ts, set.Param, p.T0, set.LBFGS)
+		if err != nil {
+			return err
+		}
+		sol.Stages = append(sol.Stages, st)
 	}
-	sol.TrainTime += time.Since(start)
-	sol.Stages = append(sol.Stages, st)
+	if set.LM > 0 {
+		ev, err := newHamiltonianEvaluator(p.H, len(p.Z0), 64, true)
+		if err != nil {
+			return err
+		}
+		lp := newLMProblem(net, ev, ts, p.Z0, p.T0, set.Param, set.Energy, sol.e0)
+		st, err := refineLM(lp, set.LM)
+		if err != nil {
+			return err
+		}
+		sol.Stages = append(sol.Stages, st)
+	}
 	return nil
 }
 
