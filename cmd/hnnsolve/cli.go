@@ -59,12 +59,39 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
   -lambda λ          energy regulariser weight (Eq. 8)
   -lr η              Adam learning rate
   -lr-final η        decay the learning rate geometrically to η (0: constant)
-  -perturb σ         std. dev. of the time perturbation (0: 3(T-T0)/(K-1), <0: none)
+  -beta1 β1          Adam decay rate of the mean, 0 < β1 < 1 (default 0.999)
+  -beta2 β2          Adam decay rate of the second moment, 0 < β2 < 1 (default 0.9999)
+  -perturb σ         std. dev. of the time perturbation (0: 3 L/(K-1) for
+                     segments of length L, <0: none)
+  -lbfgs N           L-BFGS iterations after Adam (default 0: none)
+  -lm N              Levenberg-Marquardt steps after Adam and L-BFGS (default 0: none)
+  -refine-points N   fixed times for L-BFGS and Levenberg-Marquardt (default 4·K)
+  -segments N        split [t0, t1] into N equal segments, one network each,
+                     chained by their end states (default 1); K, the epochs
+                     and the stages are per segment
+  -target-loss L     stop Adam when the loss falls below L (default 0: never)
+  -target-error E    stop Adam when the error figure of -target-check falls
+                     below E (default 0: never; needs -segments 1)
+  -target-check C    figure for -target-error: eq18 (default), gronwall, eq22
+                     or transfer
+  -check-every N     check -target-error every N epochs (default 500)
   -seed N            random seed
-  -euler-factor F    also run symplectic Euler at F·K points (default 100, 10 for Hénon-Heiles)
-  -dense N           points of the evaluation grid (default 10·K)
-  -out DIR           output directory (default out/EXPERIMENT)
+  -euler-factor F    also run symplectic Euler at F·K points (default 100, 10
+                     for Hénon-Heiles); with segments K counts all of them
+  -dense N           points of the evaluation grid (default 10·K over all
+                     segments, at most 20000 unless K alone needs more)
+  -out DIR           output directory (default out/EXPERIMENT, or OUT/EXPERIMENT
+                     for all; EXPERIMENT-accurate with -accurate)
   -quiet             no progress output on stderr
+Only for reproduce:
+  -accurate          use the experiment's "accurate" preset instead of the
+                     paper's settings: Adam β (0.9, 0.999), lr decaying to
+                     1e-4, λ = 1 (oscillator) or 0.5 (Hénon-Heiles), 2x32,
+                     K=100 per segment, 3000 epochs, 4000 L-BFGS iterations
+                     on 400 times, segments of length ~1, symplectic Euler
+                     at 10·K; output into out/EXPERIMENT-accurate/ (the
+                     presets are a table in experiments.go). Flags given
+                     explicitly still win; -target-error needs -segments 1.
 Only for solve:
   -system NAME       built-in system (see hnnsolve systems)
   -z0 a,b,...        initial state (q..., p...) (default: the system's)
@@ -72,8 +99,10 @@ Only for solve:
 
 Output: loss.png, trajectory.png, energy.png, error.png, residual.png,
 phase.png (one degree of freedom) or orbit.png, the CSV file of every curve,
-summary.json, model.json; ablation.png, ablation.csv and summary.json for an
-ablation.
+summary.json (with every optimisation stage, the segment boundaries and
+the target checks), model.json; ablation.png, ablation.csv and summary.json
+for an ablation. With segments, thin dashed lines mark their boundaries on
+the loss, error, residual and bounds plots.
 `
 
 // run is the command: it parses args, runs the subcommand and returns the
@@ -131,7 +160,15 @@ type options struct {
 	hidden             string
 	activation, param  string
 	lambda, lr, lrFin  float64
+	beta1, beta2       float64
 	perturb            float64
+	lbfgs, lm          int
+	refinePoints       int
+	segments           int
+	targetLoss         float64
+	targetError        float64
+	targetCheck        string
+	checkEvery         int
 	seed               int64
 	eulerFactor, dense int
 	out                string
@@ -141,10 +178,15 @@ type options struct {
 	system, z0 string
 	t0, t1     float64
 
+	// reproduce only
+	accurate bool
+
 	set map[string]bool // flags given on the command line
 }
 
-func newFlagSet(name string, o *options, solve bool) *flag.FlagSet {
+// newFlagSet defines the flags of subcommand name (reproduce, solve or
+// ablation).
+func newFlagSet(name string, o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.IntVar(&o.epochs, "epochs", 0, "")
@@ -155,13 +197,26 @@ func newFlagSet(name string, o *options, solve bool) *flag.FlagSet {
 	fs.Float64Var(&o.lambda, "lambda", 0, "")
 	fs.Float64Var(&o.lr, "lr", 8e-3, "")
 	fs.Float64Var(&o.lrFin, "lr-final", 0, "")
+	fs.Float64Var(&o.beta1, "beta1", 0, "")
+	fs.Float64Var(&o.beta2, "beta2", 0, "")
 	fs.Float64Var(&o.perturb, "perturb", 0, "")
+	fs.IntVar(&o.lbfgs, "lbfgs", 0, "")
+	fs.IntVar(&o.lm, "lm", 0, "")
+	fs.IntVar(&o.refinePoints, "refine-points", 0, "")
+	fs.IntVar(&o.segments, "segments", 0, "")
+	fs.Float64Var(&o.targetLoss, "target-loss", 0, "")
+	fs.Float64Var(&o.targetError, "target-error", 0, "")
+	fs.StringVar(&o.targetCheck, "target-check", hnnsolve.TargetEq18.String(), "")
+	fs.IntVar(&o.checkEvery, "check-every", 0, "")
 	fs.Int64Var(&o.seed, "seed", 0, "")
 	fs.IntVar(&o.eulerFactor, "euler-factor", 0, "")
 	fs.IntVar(&o.dense, "dense", 0, "")
 	fs.StringVar(&o.out, "out", "", "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
-	if solve {
+	switch name {
+	case "reproduce":
+		fs.BoolVar(&o.accurate, "accurate", false, "")
+	case "solve":
 		fs.StringVar(&o.system, "system", "", "")
 		fs.StringVar(&o.z0, "z0", "", "")
 		fs.Float64Var(&o.t0, "t0", 0, "")
@@ -210,8 +265,26 @@ func (o *options) check() error {
 		return bad("lr", o.lr, "a number > 0")
 	case !finite(o.lrFin) || o.lrFin < 0:
 		return bad("lr-final", o.lrFin, "a number >= 0")
+	case o.set["beta1"] && (!finite(o.beta1) || o.beta1 <= 0 || o.beta1 >= 1):
+		return bad("beta1", o.beta1, "a number in (0, 1)")
+	case o.set["beta2"] && (!finite(o.beta2) || o.beta2 <= 0 || o.beta2 >= 1):
+		return bad("beta2", o.beta2, "a number in (0, 1)")
 	case !finite(o.perturb):
 		return bad("perturb", o.perturb, "a finite number")
+	case o.lbfgs < 0:
+		return bad("lbfgs", o.lbfgs, "an integer >= 0")
+	case o.lm < 0:
+		return bad("lm", o.lm, "an integer >= 0")
+	case o.set["refine-points"] && o.refinePoints < 2:
+		return bad("refine-points", o.refinePoints, "an integer >= 2")
+	case o.set["segments"] && o.segments < 1:
+		return bad("segments", o.segments, "an integer >= 1")
+	case !finite(o.targetLoss) || o.targetLoss < 0:
+		return bad("target-loss", o.targetLoss, "a number >= 0 (0: off)")
+	case !finite(o.targetError) || o.targetError < 0:
+		return bad("target-error", o.targetError, "a number >= 0 (0: off)")
+	case o.set["check-every"] && o.checkEvery < 1:
+		return bad("check-every", o.checkEvery, "an integer >= 1")
 	case o.set["euler-factor"] && o.eulerFactor < 1:
 		return bad("euler-factor", o.eulerFactor, "an integer >= 1")
 	case o.set["dense"] && o.dense < 2:
@@ -224,6 +297,9 @@ func (o *options) check() error {
 	}
 	if _, err := hnnsolve.ParseParam(o.param); err != nil {
 		return bad("param", strconv.Quote(o.param), "exponential or linear")
+	}
+	if _, err := hnnsolve.ParseTargetCheck(o.targetCheck); err != nil {
+		return bad("target-check", strconv.Quote(o.targetCheck), "eq18, gronwall, eq22 or transfer")
 	}
 	if o.set["hidden"] {
 		if _, err := parseHidden(o.hidden); err != nil {
@@ -257,9 +333,50 @@ func parseFloats(name, s string) ([]float64, error) {
 	return vs, nil
 }
 
-// apply overrides the experiment's settings with the flags given.
+// apply overrides the experiment's settings (the paper's or a preset's)
+// with the flags given and fills in the defaults that depend on them.
 func (o *options) apply(c *config) error {
 	s := &c.settings
+	intFlags := []struct {
+		name string
+		dst  *int
+		v    int
+	}{
+		{"lbfgs", &s.LBFGS, o.lbfgs},
+		{"lm", &s.LM, o.lm},
+		{"refine-points", &s.RefinePoints, o.refinePoints},
+		{"segments", &s.Segments, o.segments},
+		{"check-every", &s.CheckEvery, o.checkEvery},
+	}
+	for _, f := range intFlags {
+		if o.set[f.name] {
+			*f.dst = f.v
+		}
+	}
+	floatFlags := []struct {
+		name string
+		dst  *float64
+		v    float64
+	}{
+		{"lr", &s.LearnRate, o.lr},
+		{"lr-final", &s.LearnRateFinal, o.lrFin},
+		{"beta1", &s.Beta1, o.beta1},
+		{"beta2", &s.Beta2, o.beta2},
+		{"target-loss", &s.TargetLoss, o.targetLoss},
+		{"target-error", &s.TargetError, o.targetError},
+	}
+	for _, f := range floatFlags {
+		if o.set[f.name] {
+			*f.dst = f.v
+		}
+	}
+	s.TargetCheck, _ = hnnsolve.ParseTargetCheck(o.targetCheck)
+	if s.Segments < 1 {
+		s.Segments = 1
+	}
+	if s.Segments > 1 && s.TargetError > 0 {
+		return usagef("flag -target-error needs a single segment (it is checked on the whole interval), got %d segments; add -segments 1", s.Segments)
+	}
 	if o.set["epochs"] {
 		s.Epochs = o.epochs
 	}
@@ -278,26 +395,41 @@ func (o *options) apply(c *config) error {
 	}
 	s.Activation, _ = hnnsolve.ParseActivation(o.activation)
 	s.Param, _ = hnnsolve.ParseParam(o.param)
-	s.LearnRate = o.lr
-	s.LearnRateFinal = o.lrFin
 	s.Seed = o.seed
 	if o.set["perturb"] {
 		s.Perturb = o.perturb
 	}
 	if s.Perturb == 0 {
-		// The library's default, written out so that summary.json shows it.
-		s.Perturb = 3 * (c.t1 - c.t0) / float64(s.Points-1)
+		// The library's default for segments of equal length, written out
+		// so that summary.json shows it.
+		s.Perturb = 3 * (c.t1 - c.t0) / float64(s.Segments) / float64(s.Points-1)
 	}
 	if o.set["euler-factor"] {
 		c.eulerFactor = o.eulerFactor
 	}
-	c.dense = 10 * s.Points
+	// Written out like Perturb.
+	if s.RefinePoints == 0 {
+		s.RefinePoints = 4 * s.Points
+	}
+	if s.CheckEvery == 0 {
+		s.CheckEvery = hnnsolve.DefaultCheckEvery
+	}
+	c.dense = defaultDense(s.Points, s.Segments)
 	if o.set["dense"] {
 		c.dense = o.dense
 	}
 	c.quiet = o.quiet
 	return nil
 }
+
+// defaultDense is the default size of the evaluation grid: 10 points per
+// collocation time over all segments, but at most maxDense unless one
+// segment's K alone needs more.
+func defaultDense(points, segments int) int {
+	return min(10*points*segments, max(10*points, maxDense))
+}
+
+const maxDense = 20000
 
 func outDir(o *options, name string, multi bool) string {
 	if !o.set["out"] {
@@ -311,7 +443,7 @@ func outDir(o *options, name string, multi bool) string {
 
 func cmdReproduce(args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlagSet("reproduce", &o, false)
+	fs := newFlagSet("reproduce", &o)
 	pos, err := parseArgs(fs, args, &o)
 	if err != nil {
 		return err
@@ -334,10 +466,13 @@ func cmdReproduce(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if o.accurate {
+			c.applyPreset(accuratePresets[n])
+		}
 		if err := o.apply(c); err != nil {
 			return err
 		}
-		c.out = outDir(&o, n, len(names) > 1)
+		c.out = outDir(&o, c.name, len(names) > 1)
 		cfgs = append(cfgs, c)
 	}
 	// Check every output directory before the (long) training starts.
@@ -356,7 +491,7 @@ func cmdReproduce(args []string, stdout, stderr io.Writer) error {
 
 func cmdSolve(args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlagSet("solve", &o, true)
+	fs := newFlagSet("solve", &o)
 	pos, err := parseArgs(fs, args, &o)
 	if err != nil {
 		return err
@@ -406,7 +541,7 @@ func cmdSolve(args []string, stdout, stderr io.Writer) error {
 
 func cmdAblation(args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := newFlagSet("ablation", &o, false)
+	fs := newFlagSet("ablation", &o)
 	pos, err := parseArgs(fs, args, &o)
 	if err != nil {
 		return err

@@ -45,6 +45,69 @@ var experiments = map[string]experiment{
 	},
 }
 
+// preset replaces the paper's settings of an experiment (reproduce
+// -accurate). Every field is used as written; a zero value takes the
+// library's default (for instance LM 0: no Levenberg-Marquardt stage,
+// RefinePoints 0: 4×Points, Energy 0: no regulariser).
+type preset struct {
+	Points                    int   // K per segment
+	Hidden                    []int // hidden layer widths
+	Epochs                    int   // Adam steps per segment
+	LearnRate, LearnRateFinal float64
+	Beta1, Beta2              float64
+	Energy                    float64 // λ
+	LBFGS, LM, RefinePoints   int
+	// SegmentLength sets Segments = round((T-T0)/SegmentLength), at least
+	// 1 (0: one segment).
+	SegmentLength float64
+	// EulerFactor replaces the experiment's F of symplectic Euler at F·K
+	// points (0: keep it). K counts the times of all segments, so the
+	// paper's F = 100 would make the Euler run and its CSV file large.
+	EulerFactor int
+}
+
+// accuratePresets are the settings of reproduce -accurate, per experiment.
+// Edit them here; explicit flags still override them.
+var accuratePresets = map[string]preset{
+	"oscillator": {
+		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
+		Beta1: 0.9, Beta2: 0.999, Energy: 1, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
+		EulerFactor: 10,
+	},
+	"oscillator-long": {
+		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
+		Beta1: 0.9, Beta2: 0.999, Energy: 1, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
+		EulerFactor: 10,
+	},
+	"henon-heiles": {
+		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
+		Beta1: 0.9, Beta2: 0.999, Energy: 0.5, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
+	},
+	"henon-heiles-long": {
+		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
+		Beta1: 0.9, Beta2: 0.999, Energy: 0.5, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
+	},
+}
+
+// applyPreset replaces the settings of c by p and names the run
+// NAME-accurate (its default output directory too).
+func (c *config) applyPreset(p preset) {
+	s := &c.settings
+	s.Points, s.Hidden, s.Epochs = p.Points, slices.Clone(p.Hidden), p.Epochs
+	s.LearnRate, s.LearnRateFinal = p.LearnRate, p.LearnRateFinal
+	s.Beta1, s.Beta2, s.Energy = p.Beta1, p.Beta2, p.Energy
+	s.LBFGS, s.LM, s.RefinePoints = p.LBFGS, p.LM, p.RefinePoints
+	s.Segments = 1
+	if p.SegmentLength > 0 {
+		s.Segments = max(1, int(math.Round((c.t1-c.t0)/p.SegmentLength)))
+	}
+	if p.EulerFactor > 0 {
+		c.eulerFactor = p.EulerFactor
+	}
+	c.name += "-accurate"
+	c.preset = "accurate"
+}
+
 // experimentNames returns the experiments in the paper's order.
 func experimentNames() []string {
 	return []string{"oscillator", "oscillator-long", "henon-heiles", "henon-heiles-long"}
@@ -54,6 +117,7 @@ func experimentNames() []string {
 type config struct {
 	name        string
 	figures     string
+	preset      string // "paper", "accurate" or "" (solve)
 	sys         systems.System
 	z0          []float64
 	t0, t1      float64
@@ -77,7 +141,7 @@ func (e experiment) config(name string) (*config, error) {
 	s := hnnsolve.DefaultSettings()
 	s.Points, s.Hidden, s.Epochs, s.Energy = e.points, slices.Clone(e.hidden), e.epochs, e.energy
 	return &config{
-		name: name, figures: e.figures, sys: sys, z0: pc.PaperZ0(),
+		name: name, figures: e.figures, preset: "paper", sys: sys, z0: pc.PaperZ0(),
 		t0: t0, t1: t0 + e.t1, settings: s, eulerFactor: e.eulerFactor,
 	}, nil
 }
@@ -140,7 +204,7 @@ func runExperiment(c *config, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	set := c.settings
-	prog := newProgress(c.name, set.Epochs, stderr, c.quiet)
+	prog := newProgress(c.name, set.Epochs, set.Segments, stderr, c.quiet)
 	set.Progress, set.ProgressEvery = prog.update, prog.every
 	sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 	prog.finish()
@@ -208,7 +272,8 @@ func evaluate(c *config, sol *hnnsolve.Solution) (*results, error) {
 	}
 
 	if _, ok := c.sys.(integrate.Separable); ok {
-		k := c.settings.Points
+		// K counts the collocation times of all segments.
+		k := c.settings.Points * max(1, c.settings.Segments)
 		if r.eulerK, err = runEuler(c, "K", k); err != nil {
 			return nil, err
 		}
@@ -308,7 +373,7 @@ func runAblation(c *config, stdout, stderr io.Writer) error {
 	for _, ac := range ablationCases {
 		set := c.settings
 		set.Activation, set.Param = ac.act, ac.param
-		prog := newProgress(c.name+" "+ac.label(), set.Epochs, stderr, c.quiet)
+		prog := newProgress(c.name+" "+ac.label(), set.Epochs, set.Segments, stderr, c.quiet)
 		set.Progress, set.ProgressEvery = prog.update, prog.every
 		sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 		prog.finish()

@@ -131,6 +131,7 @@ var summaryKeys = []string{
 	"experiment", "epochs_run", "train_seconds", "final_loss", "max_abs_error",
 	"max_abs_error_per_coordinate", "max_energy_error", "ell_max", "sigma_min",
 	"bound_eq22", "estimate_eq18", "bound_gronwall", "euler_K_max_abs_error", "settings",
+	"preset", "stages", "segments", "target", "best_loss",
 }
 
 type wantRun struct {
@@ -144,12 +145,15 @@ type wantRun struct {
 	orbit       bool // orbit.png instead of phase.png
 	z0          []float64
 	paperPoints int
+	segments    int     // 0: 1
+	learnRate   float64 // 0: 8e-3
 }
 
 // checkRun checks every output of a run in dir against the expectations
 // and the summary against the CSV files.
 func checkRun(t *testing.T, dir string, w wantRun) {
 	t.Helper()
+	segs := max(1, w.segments)
 	s := readSummary(t, dir)
 	keys := slices.Clone(summaryKeys)
 	if w.eulerLabel != "" {
@@ -199,8 +203,8 @@ func checkRun(t *testing.T, dir string, w wantRun) {
 	// Loss.
 	loss := readCSV(t, filepath.Join(dir, "loss.csv"))
 	l := loss.col(t, "loss")
-	if got := number(t, s, "epochs_run"); int(got) != w.epochs || loss.rows != w.epochs {
-		t.Errorf("epochs_run = %v, loss.csv has %d rows, want %d", got, loss.rows, w.epochs)
+	if got := number(t, s, "epochs_run"); int(got) != segs*w.epochs || loss.rows != segs*w.epochs {
+		t.Errorf("epochs_run = %v, loss.csv has %d rows, want %d", got, loss.rows, segs*w.epochs)
 	}
 	if got := number(t, s, "final_loss"); got != l[len(l)-1] {
 		t.Errorf("final_loss = %v, last row of loss.csv is %v", got, l[len(l)-1])
@@ -211,7 +215,7 @@ func checkRun(t *testing.T, dir string, w wantRun) {
 
 	// Error against the reference, per coordinate.
 	errs := readCSV(t, filepath.Join(dir, "error.csv"))
-	dense := w.points * 10
+	dense := w.points * 10 * segs
 	if errs.rows != dense {
 		t.Errorf("error.csv has %d rows, want 10K = %d", errs.rows, dense)
 	}
@@ -261,7 +265,7 @@ func checkRun(t *testing.T, dir string, w wantRun) {
 			}
 			break
 		}
-		n := w.points
+		n := w.points * segs
 		if lab != "K" {
 			f, _ := strconv.Atoi(strings.TrimSuffix(lab, "K"))
 			n *= f
@@ -335,8 +339,12 @@ func checkRun(t *testing.T, dir string, w wantRun) {
 	if !ok {
 		t.Fatalf("settings = %v", s["settings"])
 	}
+	lr := w.learnRate
+	if lr == 0 {
+		lr = 8e-3
+	}
 	if number(t, set, "points") != float64(w.points) || number(t, set, "epochs") != float64(w.epochs) ||
-		number(t, set, "lambda") != w.lambda || number(t, set, "learn_rate") != 8e-3 {
+		number(t, set, "lambda") != w.lambda || number(t, set, "learn_rate") != lr || number(t, set, "segments") != float64(segs) {
 		t.Errorf("settings = %v", set)
 	}
 	if w.hidden != nil {
@@ -439,6 +447,47 @@ func TestSolve(t *testing.T) {
 		}
 		sys, _ := systems.Lookup("nonseparable")
 		checkRun(t, dir, wantRun{name: "solve-nonseparable", coords: []string{"q", "p"}, points: 15, epochs: 10, z0: sys.Z0()})
+	})
+	t.Run("stages and target", func(t *testing.T) {
+		dir := t.TempDir()
+		code, stdout, stderr := runCmd(t, "solve", "-system", "harmonic", "-epochs", "30", "-points", "15", "-t1", "2",
+			"-hidden", "8,8", "-lbfgs", "3", "-lm", "2", "-target-error", "1e-12", "-check-every", "10", "-beta1", "0.9", "-out", dir, "-quiet")
+		if code != 0 {
+			t.Fatalf("exit %d, stderr %s", code, stderr)
+		}
+		s := readSummary(t, dir)
+		var names []string
+		for _, st := range s["stages"].([]any) {
+			names = append(names, st.(map[string]any)["name"].(string))
+		}
+		if !slices.Equal(names, []string{"adam", "lbfgs", "lm"}) {
+			t.Errorf("stages = %v", s["stages"])
+		}
+		tg, ok := s["target"].(map[string]any)
+		if !ok || tg["check"] != "eq18" || tg["target"] != 1e-12 || tg["met"] != false || tg["checks"] != 2.0 {
+			t.Errorf("target = %v", s["target"])
+		}
+		set := s["settings"].(map[string]any)
+		if set["lm"] != 2.0 || set["lbfgs"] != 3.0 || set["beta1"] != 0.9 || set["target_error"] != 1e-12 || set["check_every"] != 10.0 {
+			t.Errorf("settings = %v", set)
+		}
+		if !strings.Contains(stdout, "stage lm") || !strings.Contains(stdout, "target eq18 < 1e-12") || !strings.Contains(stdout, "segments  ") {
+			t.Errorf("stdout: %s", stdout)
+		}
+	})
+	t.Run("target loss", func(t *testing.T) {
+		dir := t.TempDir()
+		code, _, stderr := runCmd(t, "solve", "-system", "harmonic", "-epochs", "30", "-points", "15", "-t1", "2",
+			"-target-loss", "1e9", "-out", dir, "-quiet")
+		if code != 0 {
+			t.Fatalf("exit %d, stderr %s", code, stderr)
+		}
+		s := readSummary(t, dir)
+		st := s["stages"].([]any)
+		if s["epochs_run"] != 1.0 || s["early_stop"] != true || len(st) != 1 || st[0].(map[string]any)["status"] != "target reached" ||
+			s["settings"].(map[string]any)["target_loss"] != 1e9 {
+			t.Errorf("summary = %v", s)
+		}
 	})
 	t.Run("two degrees of freedom", func(t *testing.T) {
 		dir := t.TempDir()
@@ -549,6 +598,27 @@ func TestErrors(t *testing.T) {
 		{"negative lambda", []string{"reproduce", "oscillator", "-lambda", "-1"}, "-lambda"},
 		{"bad lr", []string{"reproduce", "oscillator", "-lr", "0"}, "-lr"},
 		{"nan lr-final", []string{"reproduce", "oscillator", "-lr-final", "NaN"}, "-lr-final"},
+		{"beta1 one", []string{"reproduce", "oscillator", "-beta1", "1"}, "-beta1"},
+		{"beta1 zero", []string{"solve", "-system", "harmonic", "-beta1", "0"}, "-beta1"},
+		{"beta2 nan", []string{"reproduce", "oscillator", "-beta2", "NaN"}, "-beta2"},
+		{"beta2 negative", []string{"ablation", "oscillator", "-beta2", "-0.5"}, "-beta2"},
+		{"negative lbfgs", []string{"reproduce", "oscillator", "-lbfgs", "-1"}, "-lbfgs"},
+		{"bad lbfgs", []string{"reproduce", "oscillator", "-lbfgs", "many"}, "-lbfgs"},
+		{"negative lm", []string{"solve", "-system", "harmonic", "-lm", "-3"}, "-lm"},
+		{"refine-points one", []string{"reproduce", "oscillator", "-refine-points", "1"}, "-refine-points"},
+		{"refine-points zero", []string{"reproduce", "oscillator", "-accurate", "-refine-points", "0"}, "-refine-points"},
+		{"zero segments", []string{"reproduce", "oscillator", "-segments", "0"}, "-segments"},
+		{"negative segments", []string{"ablation", "henon-heiles", "-segments", "-2"}, "-segments"},
+		{"negative target-error", []string{"reproduce", "oscillator", "-target-error", "-1e-3"}, "-target-error"},
+		{"inf target-error", []string{"solve", "-system", "harmonic", "-target-error", "Inf"}, "-target-error"},
+		{"target-error with segments", []string{"reproduce", "oscillator", "-target-error", "1e-3", "-segments", "2", "-out", out}, "-target-error"},
+		{"target-error with accurate", []string{"reproduce", "all", "-accurate", "-target-error", "1e-3", "-out", out}, "-segments 1"},
+		{"bad target-check", []string{"reproduce", "oscillator", "-target-check", "eq19"}, "-target-check"},
+		{"zero check-every", []string{"reproduce", "oscillator", "-check-every", "0"}, "-check-every"},
+		{"negative target-loss", []string{"solve", "-system", "harmonic", "-target-loss", "-1"}, "-target-loss"},
+		{"nan target-loss", []string{"reproduce", "oscillator", "-target-loss", "NaN"}, "-target-loss"},
+		{"accurate on solve", []string{"solve", "-system", "harmonic", "-accurate"}, "flag provided but not defined"},
+		{"accurate on ablation", []string{"ablation", "oscillator", "-accurate"}, "flag provided but not defined"},
 		{"unwritable out", []string{"reproduce", "oscillator", "-epochs", "1", "-out", filepath.Join(notDir, "sub")}, "output directory"},
 		{"unwritable out all", []string{"reproduce", "all", "-epochs", "1", "-out", notDir}, "output directory"},
 		{"solve without system", []string{"solve", "-epochs", "1"}, "-system"},
@@ -603,7 +673,7 @@ func TestHelpAndSystems(t *testing.T) {
 // TestProgressBar drives the progress bar as on a terminal.
 func TestProgressBar(t *testing.T) {
 	var buf bytes.Buffer
-	p := newProgressMode("oscillator", 1000, &buf, progressBar)
+	p := newProgressMode("oscillator", 1000, 1, &buf, progressBar)
 	for e := p.every; e <= 1000; e += p.every {
 		p.update(hnnsolve.Progress{Epoch: e, Epochs: 1000, Loss: 1.5e-3})
 	}
@@ -663,5 +733,127 @@ func TestAnalysisFailure(t *testing.T) {
 	printTable(&buf, r)
 	if !strings.Contains(buf.String(), "n/a") {
 		t.Errorf("table: %s", buf.String())
+	}
+}
+
+// TestAccurate runs the accurate preset, scaled down, with two segments and
+// L-BFGS, into its default output directory.
+func TestAccurate(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, stdout, stderr := runCmd(t, "reproduce", "oscillator", "-accurate", "-epochs", "20", "-lbfgs", "5",
+		"-segments", "2", "-points", "20", "-refine-points", "40")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	dir := filepath.Join("out", "oscillator-accurate")
+	checkRun(t, dir, wantRun{name: "oscillator-accurate", coords: []string{"x", "p"}, eulerLabel: "10K",
+		points: 20, epochs: 20, hidden: []float64{32, 32}, lambda: 1, z0: []float64{1.3, 1}, segments: 2})
+	s := readSummary(t, dir)
+	if s["preset"] != "accurate" || s["target"] != nil {
+		t.Errorf("preset = %v, target = %v", s["preset"], s["target"])
+	}
+
+	// Two segments of Adam then L-BFGS.
+	stages, _ := s["stages"].([]any)
+	want := []struct {
+		seg  float64
+		name string
+	}{{0, "adam"}, {0, "lbfgs"}, {1, "adam"}, {1, "lbfgs"}}
+	if len(stages) != len(want) {
+		t.Fatalf("stages = %v, want %v", s["stages"], want)
+	}
+	for i, w := range want {
+		st := stages[i].(map[string]any)
+		if st["segment"] != w.seg || st["name"] != w.name {
+			t.Errorf("stage %d = %v, want segment %v %s", i, st, w.seg, w.name)
+		}
+		it := number(t, st, "iterations")
+		if (w.name == "adam" && it != 20) || (w.name == "lbfgs" && (it < 1 || it > 5)) {
+			t.Errorf("stage %d: %v iterations", i, it)
+		}
+		if number(t, st, "loss_after") <= 0 || number(t, st, "loss_before") <= 0 || number(t, st, "evals") < 1 || st["status"] == "" {
+			t.Errorf("stage %d = %v", i, st)
+		}
+		if w.name == "lbfgs" && number(t, st, "loss_after") > number(t, st, "loss_before") {
+			t.Errorf("L-BFGS raised the loss: %v", st)
+		}
+	}
+	if best := number(t, s, "best_loss"); best != number(t, stages[2].(map[string]any), "loss_after") {
+		t.Errorf("best_loss = %v, the last Adam stage kept %v", best, stages[2])
+	}
+	b, _ := s["segments"].([]any)
+	if len(b) != 3 || b[0] != 0.0 || !approx(b[1].(float64), 2*math.Pi, 1e-12) || b[2] != 4*math.Pi {
+		t.Errorf("segments = %v, want [0, 2π, 4π]", s["segments"])
+	}
+
+	// The preset, overridden by the flags given.
+	set := s["settings"].(map[string]any)
+	for k, v := range map[string]any{
+		"beta1": 0.9, "beta2": 0.999, "learn_rate_final": 1e-4, "lbfgs": 5.0, "lm": 0.0, "refine_points": 40.0,
+		"segments": 2.0, "target_loss": 0.0, "target_error": 0.0, "target_check": "eq18",
+		"check_every": float64(hnnsolve.DefaultCheckEvery), "euler_factor": 10.0, "dense_points": 400.0,
+	} {
+		if set[k] != v {
+			t.Errorf("settings.%s = %v, want %v", k, set[k], v)
+		}
+	}
+	if p := number(t, set, "perturb"); !approx(p, 3*2*math.Pi/19, 1e-12) {
+		t.Errorf("perturb = %v, want 3 L/(K-1) for segments of length L = 2π", p)
+	}
+
+	for _, w := range []string{"oscillator-accurate (Fig. 2, 3)", "2 of length 6.283", "stage adam (segment 0)",
+		"stage lbfgs (segment 1)", "L-BFGS 5, Levenberg-Marquardt 0, on 40 times", "Euler 10K (400 points)"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout has no %q:\n%s", w, stdout)
+		}
+	}
+	for _, w := range []string{"training 2 segments for 20 epochs each", "epoch 40/40  segment 2/2"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr has no %q:\n%s", w, stderr)
+		}
+	}
+}
+
+// TestAccuratePresets checks the presets of every experiment and that
+// explicit flags win over them.
+func TestAccuratePresets(t *testing.T) {
+	for name, segs := range map[string]int{"oscillator": 13, "oscillator-long": 63, "henon-heiles": 19, "henon-heiles-long": 38} {
+		c, err := experiments[name].config(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.applyPreset(accuratePresets[name])
+		o := options{activation: "sin", param: "exponential", lr: 8e-3, targetCheck: "eq18", set: map[string]bool{}}
+		if err := o.apply(c); err != nil {
+			t.Fatal(err)
+		}
+		s := c.settings
+		lam, euler := 1.0, 10
+		if strings.HasPrefix(name, "henon") {
+			lam = 0.5
+		}
+		if s.Segments != segs || s.Points != 100 || !slices.Equal(s.Hidden, []int{32, 32}) || s.Epochs != 3000 ||
+			s.LBFGS != 4000 || s.LM != 0 || s.RefinePoints != 400 || s.Beta1 != 0.9 || s.Beta2 != 0.999 ||
+			s.LearnRate != 8e-3 || s.LearnRateFinal != 1e-4 || s.Energy != lam || c.eulerFactor != euler ||
+			c.name != name+"-accurate" || outDir(&o, c.name, false) != filepath.Join("out", name+"-accurate") ||
+			c.dense != min(10*100*segs, 20000) {
+			t.Errorf("%s: config %+v settings %+v", name, c, s)
+		}
+		if want := 3 * (c.t1 - c.t0) / float64(segs) / 99; math.Abs(s.Perturb-want) > 1e-12 {
+			t.Errorf("%s: perturb %v, want %v", name, s.Perturb, want)
+		}
+	}
+	c, _ := experiments["henon-heiles"].config("henon-heiles")
+	c.applyPreset(accuratePresets["henon-heiles"])
+	o := options{activation: "sin", param: "exponential", lr: 8e-3, lrFin: 0, beta1: 0.99, lambda: 0, segments: 1,
+		targetCheck: "gronwall", targetError: 1e-2, checkEvery: 100,
+		set: map[string]bool{"lr-final": true, "beta1": true, "lambda": true, "segments": true, "target-error": true, "check-every": true}}
+	if err := o.apply(c); err != nil {
+		t.Fatal(err)
+	}
+	s := c.settings
+	if s.LearnRateFinal != 0 || s.Beta1 != 0.99 || s.Beta2 != 0.999 || s.Energy != 0 || s.Segments != 1 ||
+		s.TargetError != 1e-2 || s.TargetCheck != hnnsolve.TargetGronwall || s.CheckEvery != 100 || s.LBFGS != 4000 {
+		t.Errorf("flags do not override the preset: %+v", s)
 	}
 }

@@ -140,9 +140,74 @@ func settingsObject(c *config, s hnnsolve.Settings) object {
 		{"lambda", s.Energy},
 		{"perturb", s.Perturb},
 		{"seed", s.Seed},
+		{"lbfgs", s.LBFGS},
+		{"lm", s.LM},
+		{"refine_points", s.RefinePoints},
+		{"segments", s.Segments},
+		{"target_loss", s.TargetLoss},
+		{"target_error", s.TargetError},
+		{"target_check", s.TargetCheck.String()},
+		{"check_every", s.CheckEvery},
 		{"euler_factor", c.eulerFactor},
 		{"dense_points", c.dense},
 	}
+}
+
+// stagesArray describes the optimisation stages of every segment.
+func stagesArray(st []hnnsolve.Stage) []object {
+	a := make([]object, 0, len(st))
+	for _, s := range st {
+		a = append(a, object{
+			{"segment", s.Segment},
+			{"name", s.Name},
+			{"iterations", s.Iterations},
+			{"evals", s.Evals},
+			{"loss_before", num(s.LossBefore)},
+			{"loss_after", num(s.LossAfter)},
+			{"status", s.Status},
+		})
+	}
+	return a
+}
+
+// targetObject describes the checks of -target-error; nil without one.
+func targetObject(t *hnnsolve.TargetResult) any {
+	if t == nil {
+		return nil
+	}
+	var errMsg any
+	if t.Err != "" {
+		errMsg = oneLine(t.Err)
+	}
+	return object{
+		{"check", t.Check.String()},
+		{"target", t.Target},
+		{"met", t.Met},
+		{"epoch", t.Epoch},
+		{"checks", t.Checks},
+		{"check_seconds", t.CheckTime.Seconds()},
+		{"figure", num(t.Figure)},
+		{"eq18", num(t.Eq18)},
+		{"gronwall", num(t.Gronwall)},
+		{"eq22", num(t.Eq22)},
+		{"error", errMsg},
+	}
+}
+
+// bestLossIndex is the index in Solution.Loss of the epoch whose weights
+// the last segment kept (Solution.BestEpoch counts from that segment's
+// first epoch).
+func bestLossIndex(sol *hnnsolve.Solution) int {
+	off, last := 0, 0
+	for _, st := range sol.Stages {
+		last = max(last, st.Segment)
+	}
+	for _, st := range sol.Stages {
+		if st.Name == "adam" && st.Segment < last {
+			off += st.Iterations
+		}
+	}
+	return off + sol.BestEpoch
 }
 
 // eulerKey is the summary key of the symplectic Euler error at label points.
@@ -154,16 +219,21 @@ func summaryObject(r *results) object {
 	for j, n := range r.coords {
 		perCoord = append(perCoord, field{n, r.maxErrCoord[j]})
 	}
+	best := min(bestLossIndex(sol), len(r.loss)-1)
 	o := object{
 		{"experiment", c.name},
 		{"figures", c.figures},
+		{"preset", c.preset},
 		{"system", c.sys.Name()},
 		{"epochs_run", sol.EpochsRun},
 		{"best_epoch", sol.BestEpoch},
 		{"early_stop", sol.EarlyStop},
 		{"train_seconds", sol.TrainTime.Seconds()},
 		{"final_loss", num(r.loss[len(r.loss)-1])},
-		{"best_loss", num(r.loss[sol.BestEpoch])},
+		{"best_loss", num(r.loss[best])},
+		{"stages", stagesArray(sol.Stages)},
+		{"segments", sol.Segments()},
+		{"target", targetObject(sol.Target)},
 		{"e0", sol.E0()},
 		{"dense_points", c.dense},
 		{"max_abs_error", num(r.maxErr)},
@@ -323,10 +393,37 @@ func printTable(w io.Writer, r *results) {
 		title += " (" + c.figures + ")"
 	}
 	fmt.Fprintf(tw, "%s\n", title)
-	fmt.Fprintf(tw, "  settings\tK=%d, hidden %v, %s, f %s, λ=%g, lr %g, seed %d\n",
-		s.Points, s.Hidden, s.Activation, s.Param, s.Energy, s.LearnRate, s.Seed)
+	lr := fmt.Sprintf("lr %g", s.LearnRate)
+	if s.LearnRateFinal > 0 {
+		lr += fmt.Sprintf("→%g", s.LearnRateFinal)
+	}
+	fmt.Fprintf(tw, "  settings\tK=%d, hidden %v, %s, f %s, λ=%g, %s, β (%g, %g), seed %d\n",
+		s.Points, s.Hidden, s.Activation, s.Param, s.Energy, lr, s.Beta1, s.Beta2, s.Seed)
+	if s.LBFGS > 0 || s.LM > 0 {
+		fmt.Fprintf(tw, "  refinement\tL-BFGS %d, Levenberg-Marquardt %d, on %d times\n", s.LBFGS, s.LM, s.RefinePoints)
+	}
+	segs := sol.Segments()
+	if n := len(segs) - 1; n > 1 {
+		fmt.Fprintf(tw, "  segments\t%d of length %.4g\n", n, (segs[n]-segs[0])/float64(n))
+	} else {
+		fmt.Fprintf(tw, "  segments\t1\n")
+	}
 	fmt.Fprintf(tw, "  epochs run\t%d (best %d)\n", sol.EpochsRun, sol.BestEpoch)
 	fmt.Fprintf(tw, "  train seconds\t%.1f\n", sol.TrainTime.Seconds())
+	for _, st := range sol.Stages {
+		name := "  stage " + st.Name
+		if len(segs) > 2 {
+			name += fmt.Sprintf(" (segment %d)", st.Segment)
+		}
+		fmt.Fprintf(tw, "%s\t%d iterations, loss %.3e → %.3e (%s)\n", name, st.Iterations, st.LossBefore, st.LossAfter, st.Status)
+	}
+	if t := sol.Target; t != nil {
+		met := "not met"
+		if t.Met {
+			met = fmt.Sprintf("met at epoch %d", t.Epoch)
+		}
+		fmt.Fprintf(tw, "  target %s < %g\t%s, last %.3e after %d checks\n", t.Check, t.Target, met, t.Figure, t.Checks)
+	}
 	fmt.Fprintf(tw, "  final loss\t%.3e\n", r.loss[len(r.loss)-1])
 	fmt.Fprintf(tw, "  max abs error\t%.3e", r.maxErr)
 	for j, n := range r.coords {
@@ -403,9 +500,19 @@ func writeAblation(c *config, runs []ablationRun) error {
 			{"epochs", s.Epochs},
 			{"learn_rate", s.LearnRate},
 			{"learn_rate_final", s.LearnRateFinal},
+			{"beta1", s.Beta1},
+			{"beta2", s.Beta2},
 			{"lambda", s.Energy},
 			{"perturb", s.Perturb},
 			{"seed", s.Seed},
+			{"lbfgs", s.LBFGS},
+			{"lm", s.LM},
+			{"refine_points", s.RefinePoints},
+			{"segments", s.Segments},
+			{"target_loss", s.TargetLoss},
+			{"target_error", s.TargetError},
+			{"target_check", s.TargetCheck.String()},
+			{"check_every", s.CheckEvery},
 		}},
 	})
 }

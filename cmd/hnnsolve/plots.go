@@ -151,6 +151,40 @@ func newPlot(title, xlabel, ylabel string, logY bool, leg *legendSet, ss ...seri
 	return p, nil
 }
 
+// vLines draws thin vertical lines across the whole plot at the values xs
+// of the x axis (segment boundaries). It has no data range of its own.
+type vLines struct {
+	xs    []float64
+	style draw.LineStyle
+}
+
+func newVLines(xs []float64) *vLines {
+	return &vLines{xs: xs, style: draw.LineStyle{
+		Color: color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff}, Width: vg.Points(0.6),
+		Dashes: []vg.Length{vg.Points(2), vg.Points(2)},
+	}}
+}
+
+func (v *vLines) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	for _, x := range v.xs {
+		if x < p.X.Min || x > p.X.Max {
+			continue
+		}
+		px := trX(x)
+		c.StrokeLine2(v.style, px, c.Min.Y, px, c.Max.Y)
+	}
+}
+
+// segmentLines marks the inner boundaries of the chained segments on p;
+// nothing without chaining.
+func segmentLines(p *plot.Plot, b []float64) *plot.Plot {
+	if len(b) > 2 {
+		p.Add(newVLines(b[1 : len(b)-1]))
+	}
+	return p
+}
+
 // timeAxis sets the x range of a plot against time to [t0, t1].
 func timeAxis(p *plot.Plot, t0, t1 float64) *plot.Plot {
 	p.X.Min, p.X.Max = t0, t1
@@ -290,6 +324,19 @@ func writePlots(r *results) error {
 	if err != nil {
 		return err
 	}
+	var starts []float64 // first epoch of each segment after the first
+	done := 0
+	for _, st := range r.sol.Stages {
+		if st.Name == "adam" {
+			if done > 0 {
+				starts = append(starts, float64(done)+0.5)
+			}
+			done += st.Iterations
+		}
+	}
+	if len(starts) > 0 {
+		lp.Add(newVLines(starts))
+	}
 	if err := savePNG(path("loss.png"), 7*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{{lp}}, nil); err != nil {
 		return err
 	}
@@ -320,7 +367,7 @@ func writePlots(r *results) error {
 		if err != nil {
 			return err
 		}
-		errp = append(errp, []*plot.Plot{timeAxis(p, c.t0, c.t1)})
+		errp = append(errp, []*plot.Plot{segmentLines(timeAxis(p, c.t0, c.t1), r.sol.Segments())})
 	}
 	h := vg.Length(len(r.coords))*2.6*vg.Inch + 0.6*vg.Inch
 	if err := savePNG(path("trajectory.png"), 8*vg.Inch, h, traj, trajLeg); err != nil {
@@ -372,7 +419,7 @@ func writePlots(r *results) error {
 	if err != nil {
 		return err
 	}
-	if err := savePNG(path("residual.png"), 7*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{{timeAxis(rp, c.t0, c.t1)}}, leg); err != nil {
+	if err := savePNG(path("residual.png"), 7*vg.Inch, 4.5*vg.Inch, [][]*plot.Plot{{segmentLines(timeAxis(rp, c.t0, c.t1), r.sol.Segments())}}, leg); err != nil {
 		return err
 	}
 	if err := plotBounds(r, title, path("bounds.png")); err != nil {
@@ -445,7 +492,7 @@ func plotBounds(r *results, title, path string) error {
 	if err != nil {
 		return err
 	}
-	return savePNG(path, 8*vg.Inch, 5*vg.Inch, [][]*plot.Plot{{timeAxis(p, r.cfg.t0, r.cfg.t1)}}, leg)
+	return savePNG(path, 8*vg.Inch, 5*vg.Inch, [][]*plot.Plot{{segmentLines(timeAxis(p, r.cfg.t0, r.cfg.t1), r.sol.Segments())}}, leg)
 }
 
 func plotAblation(c *config, runs []ablationRun, path string) error {

@@ -14,15 +14,21 @@ import (
 
 // progress reports training on stderr: a progress bar (epoch, loss, rate,
 // ETA) when stderr is a terminal, a line every 10% of the epochs when it is
-// not, nothing with -quiet.
+// not, nothing with -quiet. With chained segments the epochs of all
+// segments count as one run.
 type progress struct {
 	name   string
-	epochs int
+	epochs int // over all segments
 	every  int // Settings.ProgressEvery
 	w      io.Writer
 	bar    *progressbar.ProgressBar
 	lines  bool
 	next   int // next epoch to log when lines
+
+	segments int
+	segment  int // current segment, from 0
+	offset   int // epochs of the segments before the current one
+	last     int // latest epoch reported by the current segment
 }
 
 // isTerminal reports whether w is a terminal.
@@ -38,7 +44,9 @@ const (
 	progressLines        // stderr is a file or a pipe
 )
 
-func newProgress(name string, epochs int, stderr io.Writer, quiet bool) *progress {
+// newProgress reports the training of segments segments of epochs epochs
+// each.
+func newProgress(name string, epochs, segments int, stderr io.Writer, quiet bool) *progress {
 	mode := progressLines
 	switch {
 	case quiet:
@@ -46,15 +54,15 @@ func newProgress(name string, epochs int, stderr io.Writer, quiet bool) *progres
 	case isTerminal(stderr):
 		mode = progressBar
 	}
-	return newProgressMode(name, epochs, stderr, mode)
+	return newProgressMode(name, epochs, max(1, segments), stderr, mode)
 }
 
-func newProgressMode(name string, epochs int, stderr io.Writer, mode int) *progress {
-	p := &progress{name: name, epochs: epochs, w: stderr, every: max(1, min(50, epochs/500))}
+func newProgressMode(name string, epochs, segments int, stderr io.Writer, mode int) *progress {
+	p := &progress{name: name, epochs: epochs * segments, segments: segments, w: stderr, every: max(1, min(50, epochs/500))}
 	switch mode {
 	case progressNone:
 	case progressBar:
-		p.bar = progressbar.NewOptions(epochs,
+		p.bar = progressbar.NewOptions(p.epochs,
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription(name),
 			progressbar.OptionSetWidth(30),
@@ -68,26 +76,40 @@ func newProgressMode(name string, epochs int, stderr io.Writer, mode int) *progr
 		)
 	default:
 		p.lines = true
-		p.every = max(1, epochs/10)
+		p.every = max(1, p.epochs/10)
 		p.next = p.every
-		fmt.Fprintf(stderr, "%s: training for %d epochs\n", name, epochs)
+		if segments > 1 {
+			fmt.Fprintf(stderr, "%s: training %d segments for %d epochs each\n", name, segments, epochs)
+		} else {
+			fmt.Fprintf(stderr, "%s: training for %d epochs\n", name, epochs)
+		}
 	}
 	return p
 }
 
 // update is the Settings.Progress callback.
 func (p *progress) update(s hnnsolve.Progress) {
+	if s.Epoch < p.last {
+		p.offset += p.last // the next segment started
+		p.segment++
+	}
+	p.last = s.Epoch
+	epoch := p.offset + s.Epoch
 	switch {
 	case p.bar != nil:
 		if p.bar.IsFinished() {
 			return // the final report repeats the last epoch
 		}
 		p.bar.Describe(fmt.Sprintf("%s  loss %.3e", p.name, s.Loss))
-		_ = p.bar.Set(s.Epoch)
-	case p.lines && s.Epoch >= p.next:
-		fmt.Fprintf(p.w, "%s: epoch %d/%d  loss %.3e  min %.3e  %s\n",
-			p.name, s.Epoch, s.Epochs, s.Loss, s.MinLoss, s.Elapsed.Round(100*time.Millisecond))
-		for p.next <= s.Epoch {
+		_ = p.bar.Set(min(epoch, p.epochs))
+	case p.lines && epoch >= p.next:
+		seg := ""
+		if p.segments > 1 {
+			seg = fmt.Sprintf("  segment %d/%d", p.segment+1, p.segments)
+		}
+		fmt.Fprintf(p.w, "%s: epoch %d/%d%s  loss %.3e  min %.3e  %s\n",
+			p.name, epoch, p.epochs, seg, s.Loss, s.MinLoss, s.Elapsed.Round(100*time.Millisecond))
+		for p.next <= epoch {
 			p.next += p.every
 		}
 	}
