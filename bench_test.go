@@ -51,3 +51,44 @@ func benchmarkEpoch(b *testing.B, k int, hidden []int, fused bool) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/epoch")
 }
+
+// TestEpochAllocatesNothing: in steady state a training epoch (perturb,
+// loss and gradient, Adam step) allocates nothing, for the paper's systems.
+func TestEpochAllocatesNothing(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		h    Hamiltonian
+		z0   []float64
+		lam  float64
+	}{
+		{"oscillator", oscillatorH, []float64{1.3, 1}, 0},
+		{"henon-heiles+energy", henonHeilesH, []float64{0.3, -0.3, 0.3, 0.15}, 0.5},
+	} {
+		p := Problem{H: c.h, Z0: c.z0, T: 6}
+		set, err := (&Settings{Points: 50, Hidden: []int{16, 16}, Energy: c.lam, LearnRateFinal: 1e-4}).resolve(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		net := newNetwork(set.Hidden, len(c.z0), set.Activation)
+		net.init(rng)
+		lg, err := buildLossGraph(p.H, p.Z0, net, set.Points, set.Energy, 0.1, true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := newTrainer(lg, net, set, p.T0, p.T, rng)
+		epoch := 0
+		allocs := testing.AllocsPerRun(50, func() {
+			if _, err := tr.loss(); err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.step(epoch); err != nil {
+				t.Fatal(err)
+			}
+			epoch++
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per epoch, want 0", c.name, allocs)
+		}
+	}
+}

@@ -2,34 +2,50 @@ package hnnsolve
 
 import (
 	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"unsafe"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// program executes a part of a gorgonia graph: the nodes its outputs depend
-// on, in topological order. Unlike gorgonia's TapeMachine, which frees every
-// register on Reset and so allocates every result anew each run (and starts
-// a goroutine per run), it gives each tensor result a buffer once and has
-// ops write into it (UsePreallocDo), so a training epoch allocates next to
-// nothing. Ops without UsePreallocDo, and scalar results, fall back to Do.
+// program executes the part of a gorgonia graph that some outputs depend
+// on, in topological order. gorgonia builds the graph and differentiates it
+// (SymDiff, Grad); the program runs it. Unlike gorgonia's TapeMachine,
+// which frees every register on Reset, so allocates every result anew each
+// run, and starts a goroutine per run, the program gives every result a
+// buffer once and runs the element-wise arithmetic, sums, repeats, reshapes
+// and column slices that H and its derivatives are made of with its own
+// kernels on those buffers: a training epoch allocates nothing. Any other
+// op runs through its own Do (allocating), so every graph still runs.
 type program struct {
 	steps []step
-	vals  []gorgonia.Value
+	slots []slot
 	index map[*gorgonia.Node]int
 }
 
-type step struct {
-	op      gorgonia.Op
-	in      []int
-	out     int
-	inVals  []gorgonia.Value
-	buf     gorgonia.Value // preallocated result, nil for Do
-	bufData []float64
-	name    string
+// slot holds one node's value: d is its data, stable over runs except for
+// the results of fallback steps; v wraps d for ops that take Values.
+type slot struct {
+	v gorgonia.Value
+	d []float64
 }
 
-// constantValue is what gorgonia's constant ops have.
+type step struct {
+	op     gorgonia.Op
+	name   string
+	in     []int
+	out    int
+	kernel kernel // nil: op.Do
+	inVals []gorgonia.Value
+	inData [][]float64
+}
+
+// kernel computes out from the inputs' data.
+type kernel func(in [][]float64, out []float64)
+
 type constantValue interface{ Value() gorgonia.Value }
 
 // compile builds the program that computes outputs in graph g.
@@ -49,27 +65,39 @@ func compile(g *gorgonia.ExprGraph, outputs ...*gorgonia.Node) (*program, error)
 			if n.Value() == nil {
 				return 0, fmt.Errorf("input %v has no value", n)
 			}
-			return p.add(n, n.Value()), nil
+			return p.add(n, n.Value())
 		case constantValue:
-			return p.add(n, c.Value()), nil
+			return p.add(n, c.Value())
 		}
 		cs := children(g, n)
 		st := step{op: op, name: n.Name()}
+		var inShapes []tensor.Shape
 		for _, c := range cs {
 			i, err := visit(c)
 			if err != nil {
 				return 0, err
 			}
 			st.in = append(st.in, i)
+			inShapes = append(inShapes, c.Shape())
 		}
 		st.inVals = make([]gorgonia.Value, len(cs))
-		if _, ok := op.(gorgonia.UsePreallocDoer); ok && !n.IsScalar() && n.Dtype() == tensor.Float64 {
-			st.bufData = make([]float64, n.Shape().TotalSize())
-			st.buf = tensor.New(tensor.WithShape(n.Shape().Clone()...), tensor.WithBacking(st.bufData))
+		st.inData = make([][]float64, len(cs))
+		if n.Dtype() == tensor.Float64 {
+			st.kernel = nativeKernel(op, inShapes, n.Shape())
 		}
-		st.out = p.add(n, nil)
+		var out int
+		var err error
+		if st.kernel != nil {
+			out, err = p.add(n, newValue(n.Shape()))
+		} else {
+			out, err = p.add(n, nil)
+		}
+		if err != nil {
+			return 0, err
+		}
+		st.out = out
 		p.steps = append(p.steps, st)
-		return st.out, nil
+		return out, nil
 	}
 	for _, o := range outputs {
 		if _, err := visit(o); err != nil {
@@ -79,10 +107,43 @@ func compile(g *gorgonia.ExprGraph, outputs ...*gorgonia.Node) (*program, error)
 	return p, nil
 }
 
-func (p *program) add(n *gorgonia.Node, v gorgonia.Value) int {
-	p.vals = append(p.vals, v)
-	p.index[n] = len(p.vals) - 1
-	return len(p.vals) - 1
+// newValue makes a float64 value of the given shape: a *F64 for a scalar.
+func newValue(s tensor.Shape) gorgonia.Value {
+	if s.IsScalar() {
+		return gorgonia.NewF64(0)
+	}
+	return tensor.New(tensor.WithShape(s.Clone()...), tensor.Of(tensor.Float64))
+}
+
+func (p *program) add(n *gorgonia.Node, v gorgonia.Value) (int, error) {
+	s := slot{v: v}
+	if v != nil {
+		d, err := valueSlice(v)
+		if err != nil {
+			return 0, fmt.Errorf("node %v: %w", n, err)
+		}
+		s.d = d
+	}
+	p.slots = append(p.slots, s)
+	p.index[n] = len(p.slots) - 1
+	return len(p.slots) - 1, nil
+}
+
+// valueSlice returns the data of a float64 value without copying; for a
+// *F64 a slice aliasing it.
+func valueSlice(v gorgonia.Value) ([]float64, error) {
+	switch v := v.(type) {
+	case *gorgonia.F64:
+		return unsafe.Slice((*float64)(v), 1), nil
+	case tensor.Tensor:
+		if d, ok := v.Data().([]float64); ok {
+			return d, nil
+		}
+		if f, ok := v.Data().(float64); ok { // a 0-d tensor
+			return []float64{f}, nil
+		}
+	}
+	return nil, fmt.Errorf("value %T is not float64", v)
 }
 
 // run executes every step. Panics inside ops become errors.
@@ -90,25 +151,231 @@ func (p *program) run() (err error) {
 	defer recoverGorgonia(&err, ErrHamiltonian)
 	for i := range p.steps {
 		st := &p.steps[i]
+		if st.kernel != nil {
+			for j, k := range st.in {
+				st.inData[j] = p.slots[k].d
+			}
+			st.kernel(st.inData, p.slots[st.out].d)
+			continue
+		}
 		for j, k := range st.in {
-			st.inVals[j] = p.vals[k]
+			st.inVals[j] = p.slots[k].v
 		}
-		var v gorgonia.Value
-		if st.buf != nil {
-			// Some ops (the gradient of Slice, for one) add into the
-			// buffer rather than overwrite it.
-			clear(st.bufData)
-			v, err = st.op.(gorgonia.UsePreallocDoer).UsePreallocDo(st.buf, st.inVals...)
-		} else {
-			v, err = st.op.Do(st.inVals...)
-		}
+		v, err := st.op.Do(st.inVals...)
 		if err != nil {
 			return fmt.Errorf("executing %v (%s): %w", st.op, st.name, err)
 		}
-		p.vals[st.out] = v
+		d, err := valueSlice(v)
+		if err != nil {
+			return fmt.Errorf("executing %v (%s): %w", st.op, st.name, err)
+		}
+		p.slots[st.out] = slot{v: v, d: d}
 	}
 	return nil
 }
 
-// value returns the latest value of n, which must be in the program.
-func (p *program) value(n *gorgonia.Node) gorgonia.Value { return p.vals[p.index[n]] }
+// value returns the latest data of n, nil if n is not in the program.
+func (p *program) value(n *gorgonia.Node) []float64 {
+	i, ok := p.index[n]
+	if !ok {
+		return nil
+	}
+	return p.slots[i].d
+}
+
+// nativeKernel returns a kernel for op with these input and output shapes,
+// or nil where gorgonia's own Do must run it.
+func nativeKernel(op gorgonia.Op, in []tensor.Shape, out tensor.Shape) kernel {
+	if nk, ok := op.(interface{ kernel() kernel }); ok {
+		return nk.kernel()
+	}
+	name := op.String()
+	size := out.TotalSize()
+	switch t := fmt.Sprintf("%T", op); t {
+	case "gorgonia.elemBinOp":
+		if len(in) != 2 {
+			return nil
+		}
+		sym := strings.Fields(name)[0]
+		na, nb := in[0].TotalSize(), in[1].TotalSize()
+		if !(na == size && nb == size || na == 1 && nb == size || na == size && nb == 1) {
+			return nil
+		}
+		return binaryKernel(sym, na == 1 && size > 1, nb == 1 && size > 1)
+	case "gorgonia.elemUnaryOp":
+		if len(in) != 1 || in[0].TotalSize() != size {
+			return nil
+		}
+		return unaryKernel(name)
+	case "gorgonia.sumOp":
+		if len(in) != 1 || size != 1 || in[0].Dims() > 1 {
+			return nil
+		}
+		return func(in [][]float64, out []float64) {
+			s := 0.0
+			for _, x := range in[0] {
+				s += x
+			}
+			out[0] = s
+		}
+	case "*gorgonia.repeatOp":
+		if len(in) < 1 || in[0].TotalSize() != 1 {
+			return nil
+		}
+		return func(in [][]float64, out []float64) {
+			for i := range out {
+				out[i] = in[0][0]
+			}
+		}
+	case "gorgonia.sizeOp":
+		var n int
+		if _, err := fmt.Sscanf(name, "SizeOf=%d", &n); err != nil || size != 1 {
+			return nil
+		}
+		return func(_ [][]float64, out []float64) { out[0] = float64(n) }
+	case "gorgonia.reshapeOp":
+		if len(in) != 1 || in[0].TotalSize() != size {
+			return nil
+		}
+		return func(in [][]float64, out []float64) { copy(out, in[0]) }
+	case "*gorgonia.sliceOp":
+		return sliceKernel(op, in, out, false)
+	case "gorgonia.sliceIncrOp":
+		return sliceKernel(op, in, out, true)
+	}
+	return nil
+}
+
+func binaryKernel(sym string, aScalar, bScalar bool) kernel {
+	var f func(a, b float64) float64
+	switch sym {
+	case "+":
+		f = func(a, b float64) float64 { return a + b }
+	case "-":
+		f = func(a, b float64) float64 { return a - b }
+	case "⊙":
+		f = func(a, b float64) float64 { return a * b }
+	case "÷":
+		f = func(a, b float64) float64 { return a / b }
+	case "^":
+		f = math.Pow
+	default:
+		return nil
+	}
+	switch {
+	case aScalar:
+		return func(in [][]float64, out []float64) {
+			a := in[0][0]
+			for i, b := range in[1] {
+				out[i] = f(a, b)
+			}
+		}
+	case bScalar:
+		return func(in [][]float64, out []float64) {
+			b := in[1][0]
+			for i, a := range in[0] {
+				out[i] = f(a, b)
+			}
+		}
+	}
+	return func(in [][]float64, out []float64) {
+		b := in[1]
+		for i, a := range in[0] {
+			out[i] = f(a, b[i])
+		}
+	}
+}
+
+func unaryKernel(name string) kernel {
+	var f func(float64) float64
+	switch name {
+	case "neg":
+		f = func(x float64) float64 { return -x }
+	case "square":
+		f = func(x float64) float64 { return x * x }
+	case "cube":
+		f = func(x float64) float64 { return x * x * x }
+	case "sqrt":
+		f = math.Sqrt
+	case "sin":
+		f = math.Sin
+	case "cos":
+		f = math.Cos
+	case "exp":
+		f = math.Exp
+	case "ln":
+		f = math.Log
+	case "inv":
+		f = func(x float64) float64 { return 1 / x }
+	default:
+		return nil
+	}
+	return func(in [][]float64, out []float64) {
+		for i, x := range in[0] {
+			out[i] = f(x)
+		}
+	}
+}
+
+// sliceKernel handles unit-step slices of one axis of a matrix or vector
+// (the columns of the network's output), and their gradients (incr: the
+// slice's gradient placed into zeros of the input's shape).
+func sliceKernel(op gorgonia.Op, in []tensor.Shape, out tensor.Shape, incr bool) kernel {
+	sl, ok := op.(interface {
+		Start() int
+		End() int
+		Step() int
+	})
+	if !ok || len(in) < 1 {
+		return nil
+	}
+	src := in[0]
+	if strings.Contains(op.String(), "[:...]") && src.TotalSize() == out.TotalSize() {
+		// The whole tensor (gorgonia's Slice with a nil slice).
+		if incr {
+			return func(in [][]float64, out []float64) { copy(out, in[1]) }
+		}
+		return func(in [][]float64, out []float64) { copy(out, in[0]) }
+	}
+	rv := reflect.ValueOf(op)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Struct && rv.Type().Name() == "sliceIncrOp" {
+		if rv.Kind() == reflect.Pointer {
+			rv = rv.Elem()
+		} else {
+			rv = rv.Field(0)
+		}
+	}
+	alongF := rv.FieldByName("along")
+	if !alongF.IsValid() {
+		return nil
+	}
+	along := int(alongF.Int())
+	start, end := -1, -1
+	func() {
+		defer func() { _ = recover() }() // a nil Slice panics: leave it to Do
+		if sl.Step() <= 1 {
+			start, end = sl.Start(), sl.End()
+		}
+	}()
+	if start < 0 || end != start+1 {
+		return nil
+	}
+	switch {
+	case src.Dims() == 2 && along == 1: // column start of a rows×cols matrix
+		rows, cols := src[0], src[1]
+		if incr {
+			return func(in [][]float64, out []float64) {
+				clear(out)
+				for r, g := range in[1][:rows] {
+					out[r*cols+start] = g
+				}
+			}
+		}
+		return func(in [][]float64, out []float64) {
+			for r := range out[:rows] {
+				out[r] = in[0][r*cols+start]
+			}
+		}
+	}
+	return nil
+}

@@ -15,15 +15,16 @@ import (
 // network's forward tangent, and ∇H derived from the user's expression.
 // The times t and f(t), f'(t) are inputs, set each epoch.
 type lossGraph struct {
-	g     *gorgonia.ExprGraph
-	k     int
-	net   *netGraph
-	f, df *gorgonia.Node // f(t_n), f'(t_n): length-K inputs
-	z, dz []*gorgonia.Node
-	hg    *hamiltonianGraph
-	loss  *gorgonia.Node
-	grads []*gorgonia.Node // ∂L/∂θ, nil without gradients
-	prog  *program
+	g       *gorgonia.ExprGraph
+	k       int
+	net     *netGraph
+	f, df   *gorgonia.Node // f(t_n), f'(t_n): length-K inputs
+	z, dz   []*gorgonia.Node
+	hg      *hamiltonianGraph
+	loss    *gorgonia.Node
+	grads   []*gorgonia.Node // ∂L/∂θ, nil without gradients
+	prog    *program
+	gradBuf [][]float64
 }
 
 func newVectorInput(g *gorgonia.ExprGraph, k int, name string) *gorgonia.Node {
@@ -95,9 +96,7 @@ func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0
 
 // setTimes writes the collocation times and f, f' into the input nodes.
 func (lg *lossGraph) setTimes(ts []float64, param Param, t0 float64) {
-	tb := lg.net.t.Value().Data().([]float64)
-	fb := lg.f.Value().Data().([]float64)
-	dfb := lg.df.Value().Data().([]float64)
+	tb, fb, dfb := lg.prog.value(lg.net.t), lg.prog.value(lg.f), lg.prog.value(lg.df)
 	for i, t := range ts {
 		tb[i] = t
 		fb[i], dfb[i] = param.eval(t, t0)
@@ -109,7 +108,7 @@ func (lg *lossGraph) run() (float64, error) {
 	if err := lg.prog.run(); err != nil {
 		return 0, err
 	}
-	return valueData(lg.prog.value(lg.loss))[0], nil
+	return lg.prog.value(lg.loss)[0], nil
 }
 
 // gradients returns ∂L/∂θ of the latest run, in the network's parameter
@@ -118,13 +117,17 @@ func (lg *lossGraph) gradients() ([][]float64, error) {
 	if lg.grads == nil {
 		return nil, fmt.Errorf("hnnsolve: loss built without gradients")
 	}
-	out := make([][]float64, len(lg.grads))
-	for i, g := range lg.grads {
-		d, ok := lg.prog.value(g).Data().([]float64)
-		if !ok || len(d) != lg.net.params[i].Shape().TotalSize() {
-			return nil, fmt.Errorf("hnnsolve: gradient of %s has the wrong size", lg.net.params[i].Name())
+	if lg.gradBuf == nil {
+		lg.gradBuf = make([][]float64, len(lg.grads))
+		for i, g := range lg.grads {
+			if len(lg.prog.value(g)) != lg.net.params[i].Shape().TotalSize() {
+				return nil, fmt.Errorf("hnnsolve: gradient of %s has the wrong size", lg.net.params[i].Name())
+			}
 		}
-		out[i] = d
+	}
+	out := lg.gradBuf
+	for i, g := range lg.grads {
+		out[i] = lg.prog.value(g)
 	}
 	return out, nil
 }

@@ -279,3 +279,67 @@ func TestLMJacobianFiniteDifference(t *testing.T) {
 		}
 	}
 }
+
+// kitchenSinkH uses every kind of op the program runs natively, and one
+// it leaves to gorgonia (Tanh): H = p²/2 + e^{q/2} - ln(2 + q²) + √(1 + q²)
+// + sin(q) cos(p)/(2 + q²) - q^3 / 10 + tanh(p)/5 (no physics, only ops).
+func kitchenSinkH(q, p []*gorgonia.Node) (*gorgonia.Node, error) {
+	m := gorgonia.Must
+	c := mustC
+	x, v := q[0], p[0]
+	x2 := m(gorgonia.Square(x))
+	terms := []*gorgonia.Node{
+		m(gorgonia.HadamardProd(c(0.5), m(gorgonia.Square(v)))),
+		m(gorgonia.Exp(m(gorgonia.HadamardDiv(x, c(2))))),
+		m(gorgonia.Neg(m(gorgonia.Log(m(gorgonia.Add(c(2), x2)))))),
+		m(gorgonia.Sqrt(m(gorgonia.Add(x2, c(1))))),
+		m(gorgonia.HadamardDiv(m(gorgonia.HadamardProd(m(gorgonia.Sin(x)), m(gorgonia.Cos(v)))), m(gorgonia.Add(x2, c(2))))),
+		m(gorgonia.Sub(c(0), m(gorgonia.HadamardDiv(m(gorgonia.Pow(x, c(3))), c(10))))),
+		m(gorgonia.HadamardDiv(m(gorgonia.Tanh(v)), c(5))),
+	}
+	h := terms[0]
+	for _, t := range terms[1:] {
+		h = m(gorgonia.Add(h, t))
+	}
+	return h, nil
+}
+
+// TestProgramMatchesTapeMachine runs the same loss graph with the program
+// (native kernels) and with gorgonia's TapeMachine (the ops' own Do), for an
+// H that uses every native kernel.
+func TestProgramMatchesTapeMachine(t *testing.T) {
+	for _, fused := range []bool{true, false} {
+		z0 := []float64{0.4, -0.7}
+		net := newNetwork([]int{6, 5}, 2, Sin)
+		net.init(rand.New(rand.NewPCG(9, 9)))
+		lg, err := buildLossGraph(kitchenSinkH, z0, net, 9, 0.3, 0.2, true, fused)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := []float64{0, 0.3, 0.5, 0.9, 1.4, 2, 2.5, 2.7, 3}
+		lg.setTimes(ts, Exponential, 0)
+		loss, err := lg.run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, _ := lg.gradients()
+		var lossVal gorgonia.Value
+		gorgonia.Read(lg.loss, &lossVal)
+		vm := gorgonia.NewTapeMachine(lg.g)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		want := valueData(lossVal)[0]
+		if math.Abs(loss-want) > 1e-14*want {
+			t.Errorf("fused=%v: program loss %v, TapeMachine %v", fused, loss, want)
+		}
+		for i, g := range lg.grads {
+			wv := valueData(g.Value())
+			for j := range wv {
+				if math.Abs(gs[i][j]-wv[j]) > 1e-13*math.Max(1, math.Abs(wv[j])) {
+					t.Fatalf("fused=%v: ∂L/∂%s[%d] program %v, TapeMachine %v", fused, net.paramName(i), j, gs[i][j], wv[j])
+				}
+			}
+		}
+	}
+}

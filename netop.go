@@ -9,6 +9,7 @@ import (
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -84,8 +85,52 @@ func newFusedNet(net *network, k int) *fusedNet {
 	return f
 }
 
+// gemm computes C = op(A) op(B) + beta C (row-major). OpenBLAS does it
+// with -tags openblas; otherwise serialGemm, since gonum's Dgemm starts
+// goroutines and allocates on every call, and at these sizes one thread
+// per network is the better use of the cores.
 func gemm(tA, tB blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if BLAS == "gonum" {
+		serialGemm(tA, tB, m, n, kk, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	blas64.Implementation().Dgemm(tA, tB, m, n, kk, 1, a, lda, b, ldb, beta, c, ldc)
+}
+
+// serialGemm is a single-threaded, allocation-free C = op(A) op(B) + beta C
+// for beta 0 or 1, on gonum's assembly kernels (floats.AddScaled, floats.Dot).
+func serialGemm(tA, tB blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if beta == 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
+	}
+	switch {
+	case tA == blas.NoTrans && tB == blas.NoTrans:
+		for i := range m {
+			ci := c[i*ldc : i*ldc+n]
+			for l, ail := range a[i*lda : i*lda+kk] {
+				floats.AddScaled(ci, ail, b[l*ldb:l*ldb+n])
+			}
+		}
+	case tA == blas.Trans && tB == blas.NoTrans: // A is kk×m
+		for l := range kk {
+			bl := b[l*ldb : l*ldb+n]
+			for i, ali := range a[l*lda : l*lda+m] {
+				floats.AddScaled(c[i*ldc:i*ldc+n], ali, bl)
+			}
+		}
+	case tA == blas.NoTrans && tB == blas.Trans: // B is n×kk
+		for i := range m {
+			ai := a[i*lda : i*lda+kk]
+			ci := c[i*ldc : i*ldc+n]
+			for j := range n {
+				ci[j] += floats.Dot(ai, b[j*ldb:j*ldb+kk])
+			}
+		}
+	default:
+		blas64.Implementation().Dgemm(tA, tB, m, n, kk, 1, a, lda, b, ldb, beta, c, ldc)
+	}
 }
 
 // forward runs the network on the times ts (len K) into f.out and the cache.
@@ -371,3 +416,29 @@ func (op fusedPickOp) WriteHash(h hash.Hash) {
 }
 func (op fusedPickOp) Hashcode() uint32 { return hashOf(op) }
 func (op fusedPickOp) String() string   { return fmt.Sprintf("pick(%s)", op.f.net.paramName(op.param)) }
+
+// Kernels for the program (exec.go): the same computations on raw slices,
+// without the Values that Do needs.
+
+func (op fusedNetOp) kernel() kernel {
+	f := op.f
+	return func(in [][]float64, out []float64) {
+		copy(f.params, in[1:])
+		f.forward(in[0])
+		copy(out, f.out)
+	}
+}
+
+func (op fusedNetBackOp) kernel() kernel {
+	f := op.f
+	return func(in [][]float64, out []float64) {
+		copy(f.params, in[1:len(in)-1])
+		f.backward(in[0], in[len(in)-1])
+		copy(out, f.gradPacked)
+	}
+}
+
+func (op fusedPickOp) kernel() kernel {
+	off := op.f.offsets[op.param]
+	return func(in [][]float64, out []float64) { copy(out, in[0][off:off+len(out)]) }
+}

@@ -295,13 +295,24 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 	if sol.perturbDefault {
 		set.Perturb = 3 * (sp.T - sp.T0) / float64(set.Points-1)
 	}
+	// The energy term (Eq. 8) pins H to that of the segment's own initial
+	// state: the exact solution from there keeps H(sp.Z0), so pinning it to
+	// the global E0 would fight the ODE residual by the inherited error.
+	e0 := sol.e0
+	if index > 0 {
+		e := make([]float64, 1)
+		if err := sol.eval.eval([][]float64{sp.Z0}, e, nil, nil); err != nil {
+			return nil, err
+		}
+		e0 = e[0]
+	}
 	net := newNetwork(set.Hidden, len(sp.Z0), set.Activation)
 	net.init(rng)
 	seg := &Solution{
-		problem: sp, settings: set, e0: sol.e0, eval: sol.eval,
+		problem: sp, settings: set, e0: e0, eval: sol.eval,
 		segs: []segment{{t0: sp.T0, t1: sp.T, z0: slices.Clone(sp.Z0), net: net}},
 	}
-	lg, err := buildLossGraph(sp.H, sp.Z0, net, set.Points, set.Energy, sol.e0, true, true)
+	lg, err := buildLossGraph(sp.H, sp.Z0, net, set.Points, set.Energy, e0, true, true)
 	if err != nil {
 		return nil, err
 	}
