@@ -105,7 +105,43 @@ func serialGemm(tA, tB blas.Transpose, m, n, kk int, a []float64, lda int, b []f
 			clear(c[i*ldc : i*ldc+n])
 		}
 	}
+	// For the thin products (one dimension is D, the phase-space size)
+	// the assembly kernels' call overhead dominates: plain loops.
+	const thin = 16
 	switch {
+	case tA == blas.NoTrans && tB == blas.NoTrans && n < thin:
+		for i := range m {
+			ci := c[i*ldc : i*ldc+n]
+			for l, ail := range a[i*lda : i*lda+kk] {
+				bl := b[l*ldb : l*ldb+n]
+				for j := range ci {
+					ci[j] += ail * bl[j]
+				}
+			}
+		}
+	case tA == blas.Trans && tB == blas.NoTrans && n < thin: // A is kk×m
+		for l := range kk {
+			bl := b[l*ldb : l*ldb+n]
+			for i, ali := range a[l*lda : l*lda+m] {
+				ci := c[i*ldc : i*ldc+n]
+				for j := range ci {
+					ci[j] += ali * bl[j]
+				}
+			}
+		}
+	case tA == blas.NoTrans && tB == blas.Trans && kk < thin: // B is n×kk
+		for i := range m {
+			ai := a[i*lda : i*lda+kk]
+			ci := c[i*ldc : i*ldc+n]
+			for j := range ci {
+				bj := b[j*ldb : j*ldb+kk]
+				s := 0.0
+				for l, x := range ai {
+					s += x * bj[l]
+				}
+				ci[j] += s
+			}
+		}
 	case tA == blas.NoTrans && tB == blas.NoTrans:
 		for i := range m {
 			ci := c[i*ldc : i*ldc+n]
