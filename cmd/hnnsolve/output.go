@@ -120,6 +120,11 @@ func writeJSON(path string, v any) error {
 	})
 }
 
+// without returns o less the fields with the given keys.
+func without(o object, keys ...string) object {
+	return slices.DeleteFunc(slices.Clone(o), func(f field) bool { return slices.Contains(keys, f.key) })
+}
+
 // settingsObject describes the settings used.
 func settingsObject(c *config, s hnnsolve.Settings) object {
 	return object{
@@ -490,30 +495,8 @@ func writeAblation(c *config, runs []ablationRun) error {
 		{"figures", c.figures},
 		{"system", c.sys.Name()},
 		{"cases", cases},
-		{"settings", object{
-			{"system", c.sys.Name()},
-			{"z0", c.z0},
-			{"t0", c.t0},
-			{"t1", c.t1},
-			{"points", s.Points},
-			{"hidden", s.Hidden},
-			{"epochs", s.Epochs},
-			{"learn_rate", s.LearnRate},
-			{"learn_rate_final", s.LearnRateFinal},
-			{"beta1", s.Beta1},
-			{"beta2", s.Beta2},
-			{"lambda", s.Energy},
-			{"perturb", s.Perturb},
-			{"seed", s.Seed},
-			{"lbfgs", s.LBFGS},
-			{"lm", s.LM},
-			{"refine_points", s.RefinePoints},
-			{"segments", s.Segments},
-			{"target_loss", s.TargetLoss},
-			{"target_error", s.TargetError},
-			{"target_check", s.TargetCheck.String()},
-			{"check_every", s.CheckEvery},
-		}},
+		// Activation and parametrisation vary between the cases.
+		{"settings", without(settingsObject(c, s), "activation", "param", "optimizer", "euler_factor", "dense_points")},
 	})
 }
 
