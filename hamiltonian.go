@@ -243,9 +243,9 @@ type hamiltonianEvaluator struct {
 	z        []*gorgonia.Node
 	hg       *hamiltonianGraph
 	hess     [][]*gorgonia.Node // hess[i][j] = ∂²H/∂z_i∂z_j, nil unless requested
-	vm       gorgonia.VM
+	prog     *program
 	outs     []*gorgonia.Node
-	vals     []gorgonia.Value
+	zData    [][]float64 // the coordinate inputs' data
 }
 
 // newHamiltonianEvaluator builds the evaluation graph. A scalar H is
@@ -282,11 +282,12 @@ func newHamiltonianEvaluator(h Hamiltonian, dim int, batch int, hessian bool) (e
 			ev.outs = append(ev.outs, ev.hess[i]...)
 		}
 	}
-	ev.vals = make([]gorgonia.Value, len(ev.outs))
-	for i, n := range ev.outs {
-		gorgonia.Read(n, &ev.vals[i])
+	if ev.prog, err = compile(ev.g, append(ev.outs, ev.z...)...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrHamiltonian, err)
 	}
-	ev.vm = gorgonia.NewTapeMachine(ev.g)
+	for _, zn := range ev.z {
+		ev.zData = append(ev.zData, ev.prog.value(zn))
+	}
 	return ev, nil
 }
 
@@ -298,8 +299,7 @@ func (ev *hamiltonianEvaluator) eval(zs [][]float64, energy, grad, hess []float6
 	dim := 2 * ev.d
 	for start := 0; start < len(zs); start += ev.batch {
 		n := min(ev.batch, len(zs)-start)
-		for i, zn := range ev.z {
-			buf := zn.Value().Data().([]float64)
+		for i, buf := range ev.zData {
 			for k := range ev.batch {
 				if k < n {
 					buf[k] = zs[start+k][i]
@@ -308,19 +308,18 @@ func (ev *hamiltonianEvaluator) eval(zs [][]float64, energy, grad, hess []float6
 				}
 			}
 		}
-		ev.vm.Reset()
-		if err := ev.vm.RunAll(); err != nil {
+		if err := ev.prog.run(); err != nil {
 			return fmt.Errorf("%w: evaluating H: %w", ErrHamiltonian, err)
 		}
 		if energy != nil {
-			hv := valueData(ev.vals[0])
+			hv := ev.prog.value(ev.outs[0])
 			for k := range n {
 				energy[start+k] = hv[k%len(hv)]
 			}
 		}
 		if grad != nil {
 			for i := range dim {
-				gv := valueData(ev.vals[1+i])
+				gv := ev.prog.value(ev.outs[1+i])
 				for k := range n {
 					grad[(start+k)*dim+i] = gv[k]
 				}
@@ -329,7 +328,7 @@ func (ev *hamiltonianEvaluator) eval(zs [][]float64, energy, grad, hess []float6
 		if hess != nil && ev.hess != nil {
 			for i := range dim {
 				for j := range dim {
-					hv := valueData(ev.vals[1+dim+i*dim+j])
+					hv := ev.prog.value(ev.outs[1+dim+i*dim+j])
 					for k := range n {
 						hess[((start+k)*dim+i)*dim+j] = hv[k]
 					}

@@ -294,19 +294,36 @@ func refineLM(lp *lmProblem, iters int) (Stage, error) {
 		blas64.Implementation().Dgemv(blas.Trans, R, P, 1, jac, P, r, 1, 0, jtr, 1)
 		improved := false
 		for try := 0; try < 30; try++ {
-			sys.CopySym(jtj)
-			for i := range P {
-				dii := jtj.At(i, i)
-				sys.SetSym(i, i, dii+mu*math.Max(dii, 1e-12))
-			}
-			if !chol.Factorize(sys) {
-				mu *= 10
-				continue
-			}
-			dv := mat.NewVecDense(P, delta)
-			if err := chol.SolveVecTo(dv, mat.NewVecDense(P, jtr)); err != nil {
-				mu *= 10
-				continue
+			if lmQR {
+				aug := mat.NewDense(R+P, P, nil)
+				copy(aug.RawMatrix().Data, jac)
+				for i := range P {
+					aug.Set(R+i, i, math.Sqrt(mu*math.Max(jtj.At(i, i), 1e-12)))
+				}
+				b := make([]float64, R+P)
+				copy(b, r)
+				var qr mat.QR
+				qr.Factorize(aug)
+				dv := mat.NewVecDense(P, delta)
+				if err := qr.SolveVecTo(dv, false, mat.NewVecDense(R+P, b)); err != nil {
+					mu *= 10
+					continue
+				}
+			} else {
+				sys.CopySym(jtj)
+				for i := range P {
+					dii := jtj.At(i, i)
+					sys.SetSym(i, i, dii+mu*math.Max(dii, 1e-12))
+				}
+				if !chol.Factorize(sys) {
+					mu *= 10
+					continue
+				}
+				dv := mat.NewVecDense(P, delta)
+				if err := chol.SolveVecTo(dv, mat.NewVecDense(P, jtr)); err != nil {
+					mu *= 10
+					continue
+				}
 			}
 			for i := range theta {
 				trial[i] = theta[i] - delta[i]
@@ -329,6 +346,9 @@ func refineLM(lp *lmProblem, iters int) (Stage, error) {
 			mu *= 2
 		}
 		st.Iterations++
+		if lmDebug && it%25 == 0 {
+			println("lm", it, loss, mu)
+		}
 		if !improved {
 			st.Status = "no further decrease"
 			break
@@ -358,3 +378,7 @@ func unflatten(params [][]float64, src []float64) {
 		off += len(p)
 	}
 }
+
+var lmDebug = false
+
+var lmQR = false

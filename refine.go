@@ -12,6 +12,7 @@ import (
 // Stage records one optimisation stage of training.
 type Stage struct {
 	Segment    int     // which segment of the chain (0 without chaining)
+	Try        int     // which try at that segment (Settings.Retries)
 	Name       string  // "adam", "lbfgs" or "lm"
 	Iterations int     // epochs (Adam) or major iterations (L-BFGS)
 	Evals      int     // loss and gradient evaluations

@@ -81,6 +81,13 @@ type Settings struct {
 	// chaining; 1, the default, is the paper's single network). Each segment
 	// trains with all the settings above (Points per segment).
 	Segments int
+	// Retries retrains a segment (or the single network) from a new random
+	// initialisation when its final loss is above RetryLoss, at most Retries
+	// times, keeping the try with the lowest loss (0: never). Training from
+	// one initialisation sometimes ends in a poor local minimum, and in a
+	// chain one poor segment spoils every later one.
+	Retries   int
+	RetryLoss float64
 	// Progress, if not nil, is called every ProgressEvery epochs (100) and
 	// at the end of training.
 	Progress      func(Progress)
@@ -155,6 +162,8 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		return bad("TargetError is checked on the whole interval and cannot stop a chain of Segments")
 	case r.LBFGS < 0:
 		return bad("LBFGS = %d, want >= 0", r.LBFGS)
+	case r.Retries < 0:
+		return bad("Retries = %d, want >= 0", r.Retries)
 	case r.LM < 0:
 		return bad("LM = %d, want >= 0", r.LM)
 	case r.RefinePoints < 2:
@@ -183,6 +192,7 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		{"Energy", r.Energy, r.Energy >= 0},
 		{"Perturb", r.Perturb, true},
 		{"TargetLoss", r.TargetLoss, r.TargetLoss >= 0},
+		{"RetryLoss", r.RetryLoss, r.RetryLoss >= 0},
 	} {
 		if !isFinite(f.v) || !f.ok {
 			return bad("%s = %v is out of range", f.name, f.v)
@@ -306,6 +316,48 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 		}
 		e0 = e[0]
 	}
+	var best *Solution
+	bestLoss := math.Inf(1)
+	var stages []Stage
+	var losses []float64
+	epochs, trainTime := 0, time.Duration(0)
+	for try := 0; try <= set.Retries; try++ {
+		cand, err := sol.fitSegment(sp, set, e0, rng)
+		if err != nil {
+			return nil, err
+		}
+		l := finalLoss(cand)
+		for i := range cand.Stages {
+			cand.Stages[i].Try = try
+		}
+		stages, losses = append(stages, cand.Stages...), append(losses, cand.loss...)
+		epochs, trainTime = epochs+cand.EpochsRun, trainTime+cand.TrainTime
+		if best == nil || l < bestLoss {
+			best, bestLoss = cand, l
+		}
+		if set.RetryLoss == 0 || l <= set.RetryLoss {
+			break
+		}
+	}
+	seg := best
+	seg.Stages, seg.loss, seg.EpochsRun, seg.TrainTime = stages, losses, epochs, trainTime
+	sol.segs = append(sol.segs, seg.segs[0])
+	sol.loss = append(sol.loss, seg.loss...)
+	sol.EpochsRun += seg.EpochsRun
+	sol.BestEpoch = seg.BestEpoch
+	sol.EarlyStop = seg.EarlyStop
+	sol.TrainTime += seg.TrainTime
+	sol.Target = seg.Target
+	for _, st := range seg.Stages {
+		st.Segment = index
+		sol.Stages = append(sol.Stages, st)
+	}
+	return seg, nil
+}
+
+// fitSegment trains one network, Adam then the refinement stages, on the
+// segment problem sp.
+func (sol *Solution) fitSegment(sp Problem, set Settings, e0 float64, rng *rand.Rand) (*Solution, error) {
 	net := newNetwork(set.Hidden, len(sp.Z0), set.Activation)
 	net.init(rng)
 	seg := &Solution{
@@ -324,18 +376,12 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 			return nil, err
 		}
 	}
-	sol.segs = append(sol.segs, seg.segs[0])
-	sol.loss = append(sol.loss, seg.loss...)
-	sol.EpochsRun += seg.EpochsRun
-	sol.BestEpoch = seg.BestEpoch
-	sol.EarlyStop = seg.EarlyStop
-	sol.TrainTime += seg.TrainTime
-	sol.Target = seg.Target
-	for _, st := range seg.Stages {
-		st.Segment = index
-		sol.Stages = append(sol.Stages, st)
-	}
 	return seg, nil
+}
+
+// finalLoss is the loss of a trained segment after its last stage.
+func finalLoss(seg *Solution) float64 {
+	return seg.Stages[len(seg.Stages)-1].LossAfter
 }
 
 func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
