@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -285,7 +286,6 @@ func refineLM(lp *lmProblem, iters int) (Stage, error) {
 	jtj := mat.NewSymDense(P, nil)
 	sys := mat.NewSymDense(P, nil)
 	jtr, delta := make([]float64, P), make([]float64, P)
-	var chol mat.Cholesky
 	mu := 1e-3
 	for it := 0; it < iters; it++ {
 		lp.jacobian(jac)
@@ -294,37 +294,21 @@ func refineLM(lp *lmProblem, iters int) (Stage, error) {
 		blas64.Implementation().Dgemv(blas.Trans, R, P, 1, jac, P, r, 1, 0, jtr, 1)
 		improved := false
 		for try := 0; try < 30; try++ {
-			if lmQR {
-				aug := mat.NewDense(R+P, P, nil)
-				copy(aug.RawMatrix().Data, jac)
-				for i := range P {
-					aug.Set(R+i, i, math.Sqrt(mu*math.Max(jtj.At(i, i), 1e-12)))
-				}
-				b := make([]float64, R+P)
-				copy(b, r)
-				var qr mat.QR
-				qr.Factorize(aug)
-				dv := mat.NewVecDense(P, delta)
-				if err := qr.SolveVecTo(dv, false, mat.NewVecDense(R+P, b)); err != nil {
-					mu *= 10
-					continue
-				}
-			} else {
-				sys.CopySym(jtj)
-				for i := range P {
-					dii := jtj.At(i, i)
-					sys.SetSym(i, i, dii+mu*math.Max(dii, 1e-12))
-				}
-				if !chol.Factorize(sys) {
-					mu *= 10
-					continue
-				}
-				dv := mat.NewVecDense(P, delta)
-				if err := chol.SolveVecTo(dv, mat.NewVecDense(P, jtr)); err != nil {
-					mu *= 10
-					continue
-				}
+			// Cholesky of JᵀJ + μ diag(JᵀJ) by LAPACK directly (mat.Cholesky
+			// also estimates the condition number, which costs more here).
+			sd := sys.RawSymmetric()
+			copy(sd.Data, jtj.RawSymmetric().Data)
+			for i := range P {
+				dii := sd.Data[i*P+i]
+				sd.Data[i*P+i] = dii + mu*math.Max(dii, 1e-12)
 			}
+			tri, ok := lapack64.Potrf(sd)
+			if !ok {
+				mu *= 10
+				continue
+			}
+			copy(delta, jtr)
+			lapack64.Potrs(tri, blas64.General{Rows: P, Cols: 1, Stride: 1, Data: delta})
 			for i := range theta {
 				trial[i] = theta[i] - delta[i]
 			}
@@ -346,9 +330,6 @@ func refineLM(lp *lmProblem, iters int) (Stage, error) {
 			mu *= 2
 		}
 		st.Iterations++
-		if lmDebug && it%25 == 0 {
-			println("lm", it, loss, mu)
-		}
 		if !improved {
 			st.Status = "no further decrease"
 			break
@@ -379,6 +360,3 @@ func unflatten(params [][]float64, src []float64) {
 	}
 }
 
-var lmDebug = false
-
-var lmQR = false
