@@ -359,4 +359,3 @@ func unflatten(params [][]float64, src []float64) {
 		off += len(p)
 	}
 }
-
