@@ -69,6 +69,11 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
   -segments N        split [t0, t1] into N equal segments, one network each,
                      chained by their end states (default 1); K, the epochs
                      and the stages are per segment
+  -retries N         retrain a segment from a new initialisation when its
+                     final loss is above -retry-loss, at most N times,
+                     keeping the try with the lowest loss (default 0: never)
+  -retry-loss L      loss above which -retries retrains a segment (default
+                     0: never retry)
   -target-loss L     stop Adam when the loss falls below L (default 0: never)
   -target-error E    stop Adam when the error figure of -target-check falls
                      below E (default 0: never; needs -segments 1)
@@ -85,13 +90,16 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
   -quiet             no progress output on stderr
 Only for reproduce:
   -accurate          use the experiment's "accurate" preset instead of the
-                     paper's settings: Adam β (0.9, 0.999), lr decaying to
-                     1e-4, λ = 1 (oscillator) or 0.5 (Hénon-Heiles), 2x32,
-                     K=100 per segment, 3000 epochs, 4000 L-BFGS iterations
-                     on 400 times, segments of length ~1, symplectic Euler
-                     at 10·K; output into out/EXPERIMENT-accurate/ (the
-                     presets are a table in experiments.go). Flags given
-                     explicitly still win; -target-error needs -segments 1.
+                     paper's settings: a chain of small networks (2x8) on
+                     segments of length ~0.5 (~1 for henon-heiles-long),
+                     K=50 per segment, 2000 Adam epochs with β (0.9, 0.999)
+                     and lr decaying to 1e-4, then 400 Levenberg-Marquardt
+                     steps on 100 times, no L-BFGS, λ = 0, each segment
+                     retried up to 5 times while its loss is above 1e-10,
+                     symplectic Euler at 10·K; output into
+                     out/EXPERIMENT-accurate/ (the presets are a table in
+                     experiments.go). Flags given explicitly still win;
+                     -target-error needs -segments 1.
 Only for solve:
   -system NAME       built-in system (see hnnsolve systems)
   -z0 a,b,...        initial state (q..., p...) (default: the system's)
@@ -165,6 +173,8 @@ type options struct {
 	lbfgs, lm          int
 	refinePoints       int
 	segments           int
+	retries            int
+	retryLoss          float64
 	targetLoss         float64
 	targetError        float64
 	targetCheck        string
@@ -204,6 +214,8 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 	fs.IntVar(&o.lm, "lm", 0, "")
 	fs.IntVar(&o.refinePoints, "refine-points", 0, "")
 	fs.IntVar(&o.segments, "segments", 0, "")
+	fs.IntVar(&o.retries, "retries", 0, "")
+	fs.Float64Var(&o.retryLoss, "retry-loss", 0, "")
 	fs.Float64Var(&o.targetLoss, "target-loss", 0, "")
 	fs.Float64Var(&o.targetError, "target-error", 0, "")
 	fs.StringVar(&o.targetCheck, "target-check", hnnsolve.TargetEq18.String(), "")
@@ -279,6 +291,10 @@ func (o *options) check() error {
 		return bad("refine-points", o.refinePoints, "an integer >= 2")
 	case o.set["segments"] && o.segments < 1:
 		return bad("segments", o.segments, "an integer >= 1")
+	case o.retries < 0:
+		return bad("retries", o.retries, "an integer >= 0")
+	case !finite(o.retryLoss) || o.retryLoss < 0:
+		return bad("retry-loss", o.retryLoss, "a number >= 0 (0: never retry)")
 	case !finite(o.targetLoss) || o.targetLoss < 0:
 		return bad("target-loss", o.targetLoss, "a number >= 0 (0: off)")
 	case !finite(o.targetError) || o.targetError < 0:
@@ -346,6 +362,7 @@ func (o *options) apply(c *config) error {
 		{"lm", &s.LM, o.lm},
 		{"refine-points", &s.RefinePoints, o.refinePoints},
 		{"segments", &s.Segments, o.segments},
+		{"retries", &s.Retries, o.retries},
 		{"check-every", &s.CheckEvery, o.checkEvery},
 	}
 	for _, f := range intFlags {
@@ -362,6 +379,7 @@ func (o *options) apply(c *config) error {
 		{"lr-final", &s.LearnRateFinal, o.lrFin},
 		{"beta1", &s.Beta1, o.beta1},
 		{"beta2", &s.Beta2, o.beta2},
+		{"retry-loss", &s.RetryLoss, o.retryLoss},
 		{"target-loss", &s.TargetLoss, o.targetLoss},
 		{"target-error", &s.TargetError, o.targetError},
 	}

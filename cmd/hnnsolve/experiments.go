@@ -57,6 +57,8 @@ type preset struct {
 	Beta1, Beta2              float64
 	Energy                    float64 // λ
 	LBFGS, LM, RefinePoints   int
+	Retries                   int
+	RetryLoss                 float64
 	// SegmentLength sets Segments = round((T-T0)/SegmentLength), at least
 	// 1 (0: one segment).
 	SegmentLength float64
@@ -69,24 +71,30 @@ type preset struct {
 // accuratePresets are the settings of reproduce -accurate, per experiment.
 // Edit them here; explicit flags still override them.
 var accuratePresets = map[string]preset{
-	"oscillator": {
-		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Energy: 1, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
-		EulerFactor: 10,
-	},
-	"oscillator-long": {
-		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Energy: 1, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
-		EulerFactor: 10,
-	},
-	"henon-heiles": {
-		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Energy: 0.5, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
-	},
-	"henon-heiles-long": {
-		Points: 100, Hidden: []int{32, 32}, Epochs: 3000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Energy: 0.5, LBFGS: 4000, RefinePoints: 400, SegmentLength: 1,
-	},
+	// Chains of small networks (2×8) fitted by Adam then Levenberg-Marquardt,
+	// retrying a segment whose loss stays above 1e-10 (see the README for
+	// the measurements behind these choices).
+	"oscillator":        accurate(0.5),
+	"oscillator-long":   accurate(0.5),
+	"henon-heiles":      accurate(0.5),
+	"henon-heiles-long": accurate(1),
+}
+
+func accurate(segmentLength float64) preset {
+	return preset{
+		Points: 50, Hidden: []int{8, 8}, Epochs: 2000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
+		Beta1: 0.9, Beta2: 0.999, LM: 400, RefinePoints: 100, Retries: 5, RetryLoss: 1e-10,
+		SegmentLength: segmentLength, EulerFactor: 10,
+	}
+}
+
+// retries is the number of retries per segment that s may run: none
+// without a RetryLoss.
+func retries(s hnnsolve.Settings) int {
+	if s.RetryLoss == 0 {
+		return 0
+	}
+	return s.Retries
 }
 
 // applyPreset replaces the settings of c by p and names the run
@@ -97,6 +105,7 @@ func (c *config) applyPreset(p preset) {
 	s.LearnRate, s.LearnRateFinal = p.LearnRate, p.LearnRateFinal
 	s.Beta1, s.Beta2, s.Energy = p.Beta1, p.Beta2, p.Energy
 	s.LBFGS, s.LM, s.RefinePoints = p.LBFGS, p.LM, p.RefinePoints
+	s.Retries, s.RetryLoss = p.Retries, p.RetryLoss
 	s.Segments = 1
 	if p.SegmentLength > 0 {
 		s.Segments = max(1, int(math.Round((c.t1-c.t0)/p.SegmentLength)))
@@ -204,7 +213,7 @@ func runExperiment(c *config, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	set := c.settings
-	prog := newProgress(c.name, set.Epochs, set.Segments, stderr, c.quiet)
+	prog := newProgress(c.name, set.Epochs, set.Segments, retries(set), stderr, c.quiet)
 	set.Progress, set.ProgressEvery = prog.update, prog.every
 	sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 	prog.finish()
@@ -373,7 +382,7 @@ func runAblation(c *config, stdout, stderr io.Writer) error {
 	for _, ac := range ablationCases {
 		set := c.settings
 		set.Activation, set.Param = ac.act, ac.param
-		prog := newProgress(c.name+" "+ac.label(), set.Epochs, set.Segments, stderr, c.quiet)
+		prog := newProgress(c.name+" "+ac.label(), set.Epochs, set.Segments, retries(set), stderr, c.quiet)
 		set.Progress, set.ProgressEvery = prog.update, prog.every
 		sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 		prog.finish()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -609,6 +610,11 @@ func TestErrors(t *testing.T) {
 		{"refine-points zero", []string{"reproduce", "oscillator", "-accurate", "-refine-points", "0"}, "-refine-points"},
 		{"zero segments", []string{"reproduce", "oscillator", "-segments", "0"}, "-segments"},
 		{"negative segments", []string{"ablation", "henon-heiles", "-segments", "-2"}, "-segments"},
+		{"negative retries", []string{"reproduce", "oscillator", "-retries", "-1"}, "-retries"},
+		{"bad retries", []string{"solve", "-system", "harmonic", "-retries", "1.5"}, "-retries"},
+		{"negative retry-loss", []string{"ablation", "oscillator", "-retry-loss", "-1e-10"}, "-retry-loss"},
+		{"nan retry-loss", []string{"reproduce", "oscillator", "-accurate", "-retry-loss", "NaN"}, "-retry-loss"},
+		{"inf retry-loss", []string{"solve", "-system", "harmonic", "-retry-loss", "+Inf"}, "-retry-loss"},
 		{"negative target-error", []string{"reproduce", "oscillator", "-target-error", "-1e-3"}, "-target-error"},
 		{"inf target-error", []string{"solve", "-system", "harmonic", "-target-error", "Inf"}, "-target-error"},
 		{"target-error with segments", []string{"reproduce", "oscillator", "-target-error", "1e-3", "-segments", "2", "-out", out}, "-target-error"},
@@ -660,7 +666,8 @@ func TestErrors(t *testing.T) {
 func TestHelpAndSystems(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"-h"}, {"reproduce", "-h"}} {
 		code, stdout, _ := runCmd(t, args...)
-		if code != 0 || !strings.Contains(stdout, "hnnsolve reproduce EXPERIMENT") {
+		if code != 0 || !strings.Contains(stdout, "hnnsolve reproduce EXPERIMENT") ||
+			!strings.Contains(stdout, "-retries N") || !strings.Contains(stdout, "-retry-loss L") {
 			t.Errorf("%v: exit %d, stdout %q", args, code, stdout)
 		}
 	}
@@ -673,7 +680,7 @@ func TestHelpAndSystems(t *testing.T) {
 // TestProgressBar drives the progress bar as on a terminal.
 func TestProgressBar(t *testing.T) {
 	var buf bytes.Buffer
-	p := newProgressMode("oscillator", 1000, 1, &buf, progressBar)
+	p := newProgressMode("oscillator", 1000, 1, 0, &buf, progressBar)
 	for e := p.every; e <= 1000; e += p.every {
 		p.update(hnnsolve.Progress{Epoch: e, Epochs: 1000, Loss: 1.5e-3})
 	}
@@ -736,24 +743,26 @@ func TestAnalysisFailure(t *testing.T) {
 	}
 }
 
-// TestAccurate runs the accurate preset, scaled down, with two segments and
-// L-BFGS, into its default output directory.
+// TestAccurate runs the accurate preset, scaled down by explicit flags
+// (small networks, two segments, L-BFGS instead of Levenberg-Marquardt, no
+// retries), into its default output directory.
 func TestAccurate(t *testing.T) {
 	t.Chdir(t.TempDir())
-	code, stdout, stderr := runCmd(t, "reproduce", "oscillator", "-accurate", "-epochs", "20", "-lbfgs", "5",
-		"-segments", "2", "-points", "20", "-refine-points", "40")
+	code, stdout, stderr := runCmd(t, "reproduce", "oscillator", "-accurate", "-epochs", "20", "-lbfgs", "5", "-lm", "0",
+		"-retries", "0", "-segments", "2", "-points", "20", "-refine-points", "40", "-hidden", "8,8")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
+	p := accuratePresets["oscillator"]
 	dir := filepath.Join("out", "oscillator-accurate")
-	checkRun(t, dir, wantRun{name: "oscillator-accurate", coords: []string{"x", "p"}, eulerLabel: "10K",
-		points: 20, epochs: 20, hidden: []float64{32, 32}, lambda: 1, z0: []float64{1.3, 1}, segments: 2})
+	checkRun(t, dir, wantRun{name: "oscillator-accurate", coords: []string{"x", "p"}, eulerLabel: fmt.Sprintf("%dK", p.EulerFactor),
+		points: 20, epochs: 20, hidden: []float64{8, 8}, lambda: p.Energy, z0: []float64{1.3, 1}, segments: 2, learnRate: p.LearnRate})
 	s := readSummary(t, dir)
 	if s["preset"] != "accurate" || s["target"] != nil {
 		t.Errorf("preset = %v, target = %v", s["preset"], s["target"])
 	}
 
-	// Two segments of Adam then L-BFGS.
+	// Two segments of Adam then L-BFGS, one try each.
 	stages, _ := s["stages"].([]any)
 	want := []struct {
 		seg  float64
@@ -764,8 +773,8 @@ func TestAccurate(t *testing.T) {
 	}
 	for i, w := range want {
 		st := stages[i].(map[string]any)
-		if st["segment"] != w.seg || st["name"] != w.name {
-			t.Errorf("stage %d = %v, want segment %v %s", i, st, w.seg, w.name)
+		if st["segment"] != w.seg || st["name"] != w.name || st["try"] != 0.0 {
+			t.Errorf("stage %d = %v, want segment %v try 0 %s", i, st, w.seg, w.name)
 		}
 		it := number(t, st, "iterations")
 		if (w.name == "adam" && it != 20) || (w.name == "lbfgs" && (it < 1 || it > 5)) {
@@ -789,9 +798,9 @@ func TestAccurate(t *testing.T) {
 	// The preset, overridden by the flags given.
 	set := s["settings"].(map[string]any)
 	for k, v := range map[string]any{
-		"beta1": 0.9, "beta2": 0.999, "learn_rate_final": 1e-4, "lbfgs": 5.0, "lm": 0.0, "refine_points": 40.0,
-		"segments": 2.0, "target_loss": 0.0, "target_error": 0.0, "target_check": "eq18",
-		"check_every": float64(hnnsolve.DefaultCheckEvery), "euler_factor": 10.0, "dense_points": 400.0,
+		"beta1": p.Beta1, "beta2": p.Beta2, "learn_rate_final": p.LearnRateFinal, "lbfgs": 5.0, "lm": 0.0, "refine_points": 40.0,
+		"segments": 2.0, "retries": 0.0, "retry_loss": p.RetryLoss, "target_loss": 0.0, "target_error": 0.0, "target_check": "eq18",
+		"check_every": float64(hnnsolve.DefaultCheckEvery), "euler_factor": float64(p.EulerFactor), "dense_points": 400.0,
 	} {
 		if set[k] != v {
 			t.Errorf("settings.%s = %v, want %v", k, set[k], v)
@@ -802,58 +811,164 @@ func TestAccurate(t *testing.T) {
 	}
 
 	for _, w := range []string{"oscillator-accurate (Fig. 2, 3)", "2 of length 6.283", "stage adam (segment 0)",
-		"stage lbfgs (segment 1)", "L-BFGS 5, Levenberg-Marquardt 0, on 40 times", "Euler 10K (400 points)"} {
+		"stage lbfgs (segment 1)", "L-BFGS 5, Levenberg-Marquardt 0, on 40 times",
+		fmt.Sprintf("Euler %dK (%d points)", p.EulerFactor, p.EulerFactor*40)} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("stdout has no %q:\n%s", w, stdout)
 		}
 	}
-	for _, w := range []string{"training 2 segments for 20 epochs each", "epoch 40/40  segment 2/2"} {
+	if strings.Contains(stdout, "retries") || strings.Contains(stdout, "try") {
+		t.Errorf("stdout mentions retries with -retries 0:\n%s", stdout)
+	}
+	for _, w := range []string{"training 2 segments for 20 epochs each\n", "epoch 40/40  segment 2/2"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr has no %q:\n%s", w, stderr)
 		}
 	}
 }
 
-// TestAccuratePresets checks the presets of every experiment and that
-// explicit flags win over them.
+// TestRetries retrains every segment: a retry loss no try reaches makes
+// each segment run 1 + retries times.
+func TestRetries(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCmd(t, "solve", "-system", "harmonic", "-epochs", "10", "-points", "15", "-t1", "2",
+		"-hidden", "8", "-segments", "2", "-lm", "2", "-retries", "2", "-retry-loss", "1e-300", "-out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	s := readSummary(t, dir)
+	set := s["settings"].(map[string]any)
+	if set["retries"] != 2.0 || set["retry_loss"] != 1e-300 {
+		t.Errorf("settings = %v", set)
+	}
+	stages, _ := s["stages"].([]any)
+	if len(stages) != 2*3*2 {
+		t.Fatalf("stages = %v, want 2 segments × 3 tries × (adam, lm)", s["stages"])
+	}
+	// The kept try of the last segment: the lowest final loss, the first
+	// of equals.
+	kept, keptLoss := -1.0, math.Inf(1)
+	for i, x := range stages {
+		st := x.(map[string]any)
+		seg, try := float64(i/6), float64(i%6/2)
+		name := []string{"adam", "lm"}[i%2]
+		if st["segment"] != seg || st["try"] != try || st["name"] != name {
+			t.Errorf("stage %d = %v, want segment %v try %v %s", i, st, seg, try, name)
+		}
+		if name == "adam" && number(t, st, "iterations") != 10 {
+			t.Errorf("stage %d = %v, want 10 iterations", i, st)
+		}
+		if l := number(t, st, "loss_after"); name == "lm" && seg == 1 && (kept < 0 || l < keptLoss) {
+			kept, keptLoss = try, l
+		}
+	}
+	loss := readCSV(t, filepath.Join(dir, "loss.csv"))
+	if s["epochs_run"] != 60.0 || loss.rows != 60 {
+		t.Errorf("epochs_run = %v, loss.csv has %d rows, want 2 segments × 3 tries × 10", s["epochs_run"], loss.rows)
+	}
+	// best_loss is the loss at the kept epoch of the kept try.
+	idx := 30 + int(kept)*10 + int(number(t, s, "best_epoch"))
+	if got := number(t, s, "best_loss"); got != loss.col(t, "loss")[idx] {
+		t.Errorf("best_loss = %v, loss.csv row %d (try %v kept) has %v", got, idx, kept, loss.col(t, "loss")[idx])
+	}
+	for _, w := range []string{"stage lm (segment 1, try 2)", "4 (up to 2 per segment while the loss is above 1e-300)"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout has no %q:\n%s", w, stdout)
+		}
+	}
+	for _, w := range []string{"up to 2 retries each", "epoch 60/60  network 6 (2 segments)"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr has no %q:\n%s", w, stderr)
+		}
+	}
+}
+
+// TestAccuratePresets checks that reproduce -accurate applies the preset
+// of every experiment as the table in experiments.go gives it, and that
+// explicit flags win over it.
 func TestAccuratePresets(t *testing.T) {
-	for name, segs := range map[string]int{"oscillator": 13, "oscillator-long": 63, "henon-heiles": 19, "henon-heiles-long": 38} {
+	for _, name := range experimentNames() {
+		p, ok := accuratePresets[name]
+		if !ok {
+			t.Errorf("no accurate preset for %s", name)
+			continue
+		}
 		c, err := experiments[name].config(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.applyPreset(accuratePresets[name])
+		paperEuler := c.eulerFactor
+		c.applyPreset(p)
 		o := options{activation: "sin", param: "exponential", lr: 8e-3, targetCheck: "eq18", set: map[string]bool{}}
 		if err := o.apply(c); err != nil {
 			t.Fatal(err)
 		}
 		s := c.settings
-		lam, euler := 1.0, 10
-		if strings.HasPrefix(name, "henon") {
-			lam = 0.5
+
+		// Segments of about the preset's length.
+		segs := 1
+		if p.SegmentLength > 0 {
+			segs = max(1, int(math.Round((c.t1-c.t0)/p.SegmentLength)))
+			if l := (c.t1 - c.t0) / float64(segs); segs > 1 && math.Abs(l-p.SegmentLength) > p.SegmentLength/2 {
+				t.Errorf("%s: segments of length %v, preset %v", name, l, p.SegmentLength)
+			}
 		}
-		if s.Segments != segs || s.Points != 100 || !slices.Equal(s.Hidden, []int{32, 32}) || s.Epochs != 3000 ||
-			s.LBFGS != 4000 || s.LM != 0 || s.RefinePoints != 400 || s.Beta1 != 0.9 || s.Beta2 != 0.999 ||
-			s.LearnRate != 8e-3 || s.LearnRateFinal != 1e-4 || s.Energy != lam || c.eulerFactor != euler ||
-			c.name != name+"-accurate" || outDir(&o, c.name, false) != filepath.Join("out", name+"-accurate") ||
-			c.dense != min(10*100*segs, 20000) {
-			t.Errorf("%s: config %+v settings %+v", name, c, s)
+		euler := p.EulerFactor
+		if euler == 0 {
+			euler = paperEuler
 		}
-		if want := 3 * (c.t1 - c.t0) / float64(segs) / 99; math.Abs(s.Perturb-want) > 1e-12 {
+		refine := p.RefinePoints
+		if refine == 0 {
+			refine = 4 * p.Points
+		}
+		if s.Segments != segs || s.Points != p.Points || !slices.Equal(s.Hidden, p.Hidden) || s.Epochs != p.Epochs ||
+			s.LBFGS != p.LBFGS || s.LM != p.LM || s.RefinePoints != refine || s.Retries != p.Retries || s.RetryLoss != p.RetryLoss ||
+			s.Beta1 != p.Beta1 || s.Beta2 != p.Beta2 || s.LearnRate != p.LearnRate || s.LearnRateFinal != p.LearnRateFinal ||
+			s.Energy != p.Energy || c.eulerFactor != euler ||
+			c.name != name+"-accurate" || c.preset != "accurate" || outDir(&o, c.name, false) != filepath.Join("out", name+"-accurate") ||
+			c.dense != min(10*p.Points*segs, max(10*p.Points, maxDense)) {
+			t.Errorf("%s: preset %+v gives config %+v settings %+v", name, p, c, s)
+		}
+		// The library's default perturbation, per segment.
+		if want := 3 * (c.t1 - c.t0) / float64(segs) / float64(p.Points-1); math.Abs(s.Perturb-want) > 1e-12*want {
 			t.Errorf("%s: perturb %v, want %v", name, s.Perturb, want)
 		}
+		// The settings do not share the table's slices.
+		if len(s.Hidden) > 0 {
+			s.Hidden[0]++
+			if slices.Equal(s.Hidden, accuratePresets[name].Hidden) {
+				t.Errorf("%s: settings share the preset's hidden widths", name)
+			}
+		}
 	}
-	c, _ := experiments["henon-heiles"].config("henon-heiles")
-	c.applyPreset(accuratePresets["henon-heiles"])
-	o := options{activation: "sin", param: "exponential", lr: 8e-3, lrFin: 0, beta1: 0.99, lambda: 0, segments: 1,
+
+	name := "henon-heiles"
+	p := accuratePresets[name]
+	c, _ := experiments[name].config(name)
+	c.applyPreset(p)
+	o := options{activation: "sin", param: "exponential", lr: 8e-3, lrFin: 0, beta1: 0.99, lambda: 0.25, segments: 1,
+		points: 30, hidden: "4,4,4", lm: 7, retries: 3, retryLoss: 1e-6,
 		targetCheck: "gronwall", targetError: 1e-2, checkEvery: 100,
-		set: map[string]bool{"lr-final": true, "beta1": true, "lambda": true, "segments": true, "target-error": true, "check-every": true}}
+		set: map[string]bool{"lr-final": true, "beta1": true, "lambda": true, "segments": true, "target-error": true, "check-every": true,
+			"points": true, "hidden": true, "lm": true, "retries": true, "retry-loss": true}}
 	if err := o.apply(c); err != nil {
 		t.Fatal(err)
 	}
 	s := c.settings
-	if s.LearnRateFinal != 0 || s.Beta1 != 0.99 || s.Beta2 != 0.999 || s.Energy != 0 || s.Segments != 1 ||
-		s.TargetError != 1e-2 || s.TargetCheck != hnnsolve.TargetGronwall || s.CheckEvery != 100 || s.LBFGS != 4000 {
+	refine := p.RefinePoints
+	if refine == 0 {
+		refine = 4 * 30
+	}
+	if s.LearnRateFinal != 0 || s.Beta1 != 0.99 || s.Energy != 0.25 || s.Segments != 1 || s.Points != 30 ||
+		!slices.Equal(s.Hidden, []int{4, 4, 4}) || s.LM != 7 || s.Retries != 3 || s.RetryLoss != 1e-6 ||
+		s.TargetError != 1e-2 || s.TargetCheck != hnnsolve.TargetGronwall || s.CheckEvery != 100 {
 		t.Errorf("flags do not override the preset: %+v", s)
+	}
+	// The rest stays the preset's.
+	if s.Beta2 != p.Beta2 || s.LBFGS != p.LBFGS || s.Epochs != p.Epochs || s.LearnRate != p.LearnRate || s.RefinePoints != refine {
+		t.Errorf("settings not given as flags left the preset: %+v", s)
+	}
+	if want := 3 * 6 * math.Pi / 29; math.Abs(s.Perturb-want) > 1e-12*want {
+		t.Errorf("perturb %v, want %v for one segment of K = 30", s.Perturb, want)
 	}
 }

@@ -149,6 +149,8 @@ func settingsObject(c *config, s hnnsolve.Settings) object {
 		{"lm", s.LM},
 		{"refine_points", s.RefinePoints},
 		{"segments", s.Segments},
+		{"retries", s.Retries},
+		{"retry_loss", s.RetryLoss},
 		{"target_loss", s.TargetLoss},
 		{"target_error", s.TargetError},
 		{"target_check", s.TargetCheck.String()},
@@ -164,6 +166,7 @@ func stagesArray(st []hnnsolve.Stage) []object {
 	for _, s := range st {
 		a = append(a, object{
 			{"segment", s.Segment},
+			{"try", s.Try},
 			{"name", s.Name},
 			{"iterations", s.Iterations},
 			{"evals", s.Evals},
@@ -200,15 +203,24 @@ func targetObject(t *hnnsolve.TargetResult) any {
 }
 
 // bestLossIndex is the index in Solution.Loss of the epoch whose weights
-// the last segment kept (Solution.BestEpoch counts from that segment's
-// first epoch).
+// the last segment kept (Solution.BestEpoch counts from the first epoch of
+// the try that segment kept: the one whose last stage ended lowest, the
+// first of equals, as Settings.Retries keeps it).
 func bestLossIndex(sol *hnnsolve.Solution) int {
-	off, last := 0, 0
+	last := 0
 	for _, st := range sol.Stages {
 		last = max(last, st.Segment)
 	}
+	kept, keptLoss := -1, math.Inf(1)
+	for i, st := range sol.Stages {
+		end := i == len(sol.Stages)-1 || sol.Stages[i+1].Segment != st.Segment || sol.Stages[i+1].Try != st.Try
+		if st.Segment == last && end && (kept < 0 || st.LossAfter < keptLoss) {
+			kept, keptLoss = st.Try, st.LossAfter
+		}
+	}
+	off := 0
 	for _, st := range sol.Stages {
-		if st.Name == "adam" && st.Segment < last {
+		if st.Name == "adam" && (st.Segment < last || st.Try < kept) {
 			off += st.Iterations
 		}
 	}
@@ -413,12 +425,26 @@ func printTable(w io.Writer, r *results) {
 	} else {
 		fmt.Fprintf(tw, "  segments\t1\n")
 	}
+	if retries(s) > 0 {
+		tries := 0
+		for _, st := range sol.Stages {
+			if st.Name == "adam" {
+				tries++
+			}
+		}
+		fmt.Fprintf(tw, "  retries\t%d (up to %d per segment while the loss is above %g)\n", tries-(len(segs)-1), s.Retries, s.RetryLoss)
+	}
 	fmt.Fprintf(tw, "  epochs run\t%d (best %d)\n", sol.EpochsRun, sol.BestEpoch)
 	fmt.Fprintf(tw, "  train seconds\t%.1f\n", sol.TrainTime.Seconds())
 	for _, st := range sol.Stages {
 		name := "  stage " + st.Name
-		if len(segs) > 2 {
+		switch {
+		case len(segs) > 2 && retries(s) > 0:
+			name += fmt.Sprintf(" (segment %d, try %d)", st.Segment, st.Try)
+		case len(segs) > 2:
 			name += fmt.Sprintf(" (segment %d)", st.Segment)
+		case retries(s) > 0:
+			name += fmt.Sprintf(" (try %d)", st.Try)
 		}
 		fmt.Fprintf(tw, "%s\t%d iterations, loss %.3e → %.3e (%s)\n", name, st.Iterations, st.LossBefore, st.LossAfter, st.Status)
 	}

@@ -15,7 +15,8 @@ import (
 // progress reports training on stderr: a progress bar (epoch, loss, rate,
 // ETA) when stderr is a terminal, a line every 10% of the epochs when it is
 // not, nothing with -quiet. With chained segments the epochs of all
-// segments count as one run.
+// segments count as one run; each retry of a segment (Settings.Retries)
+// adds a segment's epochs to it.
 type progress struct {
 	name   string
 	epochs int // over all segments
@@ -25,10 +26,12 @@ type progress struct {
 	lines  bool
 	next   int // next epoch to log when lines
 
+	perNet   int // epochs of one network (segment or try)
 	segments int
-	segment  int // current segment, from 0
-	offset   int // epochs of the segments before the current one
-	last     int // latest epoch reported by the current segment
+	retries  int // Settings.Retries: networks beyond segments are retries
+	network  int // networks trained before the current one
+	offset   int // epochs of the networks before the current one
+	last     int // latest epoch reported by the current network
 }
 
 // isTerminal reports whether w is a terminal.
@@ -45,8 +48,8 @@ const (
 )
 
 // newProgress reports the training of segments segments of epochs epochs
-// each.
-func newProgress(name string, epochs, segments int, stderr io.Writer, quiet bool) *progress {
+// each, each retried at most retries times.
+func newProgress(name string, epochs, segments, retries int, stderr io.Writer, quiet bool) *progress {
 	mode := progressLines
 	switch {
 	case quiet:
@@ -54,11 +57,12 @@ func newProgress(name string, epochs, segments int, stderr io.Writer, quiet bool
 	case isTerminal(stderr):
 		mode = progressBar
 	}
-	return newProgressMode(name, epochs, max(1, segments), stderr, mode)
+	return newProgressMode(name, epochs, max(1, segments), max(0, retries), stderr, mode)
 }
 
-func newProgressMode(name string, epochs, segments int, stderr io.Writer, mode int) *progress {
-	p := &progress{name: name, epochs: epochs * segments, segments: segments, w: stderr, every: max(1, min(50, epochs/500))}
+func newProgressMode(name string, epochs, segments, retries int, stderr io.Writer, mode int) *progress {
+	p := &progress{name: name, epochs: epochs * segments, perNet: epochs, segments: segments, retries: retries,
+		w: stderr, every: max(1, min(50, epochs/500))}
 	switch mode {
 	case progressNone:
 	case progressBar:
@@ -78,10 +82,14 @@ func newProgressMode(name string, epochs, segments int, stderr io.Writer, mode i
 		p.lines = true
 		p.every = max(1, p.epochs/10)
 		p.next = p.every
+		retry := ""
+		if retries > 0 {
+			retry = fmt.Sprintf(", up to %d retries each", retries)
+		}
 		if segments > 1 {
-			fmt.Fprintf(stderr, "%s: training %d segments for %d epochs each\n", name, segments, epochs)
+			fmt.Fprintf(stderr, "%s: training %d segments for %d epochs each%s\n", name, segments, epochs, retry)
 		} else {
-			fmt.Fprintf(stderr, "%s: training for %d epochs\n", name, epochs)
+			fmt.Fprintf(stderr, "%s: training for %d epochs%s\n", name, epochs, retry)
 		}
 	}
 	return p
@@ -90,8 +98,15 @@ func newProgressMode(name string, epochs, segments int, stderr io.Writer, mode i
 // update is the Settings.Progress callback.
 func (p *progress) update(s hnnsolve.Progress) {
 	if s.Epoch < p.last {
-		p.offset += p.last // the next segment started
-		p.segment++
+		p.offset += p.last // the next segment, or a retry, started
+		p.network++
+		if p.network >= p.segments {
+			// More networks than segments: a retry; the run grows.
+			p.epochs += p.perNet
+			if p.bar != nil {
+				p.bar.ChangeMax(p.epochs)
+			}
+		}
 	}
 	p.last = s.Epoch
 	epoch := p.offset + s.Epoch
@@ -104,8 +119,12 @@ func (p *progress) update(s hnnsolve.Progress) {
 		_ = p.bar.Set(min(epoch, p.epochs))
 	case p.lines && epoch >= p.next:
 		seg := ""
-		if p.segments > 1 {
-			seg = fmt.Sprintf("  segment %d/%d", p.segment+1, p.segments)
+		switch {
+		case p.retries > 0:
+			// Which networks are retries is not reported: count them.
+			seg = fmt.Sprintf("  network %d (%d segments)", p.network+1, p.segments)
+		case p.segments > 1:
+			seg = fmt.Sprintf("  segment %d/%d", p.network+1, p.segments)
 		}
 		fmt.Fprintf(p.w, "%s: epoch %d/%d%s  loss %.3e  min %.3e  %s\n",
 			p.name, epoch, p.epochs, seg, s.Loss, s.MinLoss, s.Elapsed.Round(100*time.Millisecond))
