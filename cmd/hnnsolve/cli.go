@@ -93,8 +93,9 @@ Only for reproduce:
                      paper's settings: a chain of small networks (2x8) on
                      segments of length ~0.5 (~1 for henon-heiles-long),
                      K=50 per segment, 2000 Adam epochs with β (0.9, 0.999)
-                     and lr decaying to 1e-4, then 400 Levenberg-Marquardt
-                     steps on 100 times, no L-BFGS, λ = 0, each segment
+                     and lr decaying to 1e-4, then Levenberg-Marquardt on
+                     100 times (800 steps and λ = 1 for the oscillator,
+                     400 and λ = 0 for Hénon-Heiles), no L-BFGS, each segment
                      retried up to 5 times while its loss is above 1e-10,
                      symplectic Euler at 10·K; output into
                      out/EXPERIMENT-accurate/ (the presets are a table in
