@@ -104,9 +104,9 @@ func TestChainingBeatsOneNetwork(t *testing.T) {
 
 // accurateSettings is the recipe of `hnnsolve reproduce -accurate`: chains
 // of 2×8 networks, Adam then Levenberg-Marquardt, retrying poor segments.
-func accurateSettings(t0, t1, segmentLength float64, lm int, lambda float64) *hnnsolve.Settings {
-	return &hnnsolve.Settings{Points: 50, Hidden: []int{8, 8}, Epochs: 2000, Beta1: 0.9, Beta2: 0.999,
-		LearnRateFinal: 1e-4, LM: lm, Energy: lambda, RefinePoints: 100, Retries: 5, RetryLoss: 1e-10,
+func accurateSettings(t0, t1, segmentLength float64, epochs, lm, retries int, lambda float64) *hnnsolve.Settings {
+	return &hnnsolve.Settings{Points: 50, Hidden: []int{8, 8}, Epochs: epochs, Beta1: 0.9, Beta2: 0.999,
+		LearnRateFinal: 1e-4, LM: lm, Energy: lambda, RefinePoints: 100, Retries: retries, RetryLoss: 1e-10,
 		Segments: int(math.Round((t1 - t0) / segmentLength)), Seed: 1}
 }
 
@@ -120,18 +120,18 @@ func TestAccurate(t *testing.T) {
 		sys     systems.System
 		z0      []float64
 		t1, seg float64
+		epochs  int
 		lm      int
+		retries int
 		lambda  float64
 		want    float64
 	}{
-		// Measured with neighbouring recipes (25 or 31 segments, 400 or 800
-		// steps, λ = 0 or 1) the oscillator's error ranges over 6.8e-6 to
-		// 1.4e-5: this one meets 1e-5, with little margin.
-		{"oscillator [0, 4π]", systems.NewNonlinearOscillator(), []float64{1.3, 1}, 4 * math.Pi, 0.5, 800, 1, 1e-5},
-		{"Hénon-Heiles [0, 6π]", systems.HenonHeiles{}, []float64{0.3, -0.3, 0.3, 0.15}, 6 * math.Pi, 0.5, 400, 0, 1e-5},
-		{"Hénon-Heiles [0, 12π]", systems.HenonHeiles{}, []float64{0.3, -0.3, 0.3, 0.15}, 12 * math.Pi, 1, 400, 0, 1e-4},
+		{"oscillator [0, 4π]", systems.NewNonlinearOscillator(), []float64{1.3, 1}, 4 * math.Pi, 0.5, 2000, 800, 5, 1, 1e-5},
+		{"oscillator [0, 20π]", systems.NewNonlinearOscillator(), []float64{1.3, 1}, 20 * math.Pi, 1, 1500, 800, 2, 1, 1e-4},
+		{"Hénon-Heiles [0, 6π]", systems.HenonHeiles{}, []float64{0.3, -0.3, 0.3, 0.15}, 6 * math.Pi, 0.5, 2000, 400, 5, 0, 1e-5},
+		{"Hénon-Heiles [0, 12π]", systems.HenonHeiles{}, []float64{0.3, -0.3, 0.3, 0.15}, 12 * math.Pi, 1, 2000, 400, 5, 0, 1e-4},
 	} {
-		set := accurateSettings(0, c.t1, c.seg, c.lm, c.lambda)
+		set := accurateSettings(0, c.t1, c.seg, c.epochs, c.lm, c.retries, c.lambda)
 		sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T: c.t1}, set)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)

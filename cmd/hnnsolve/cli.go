@@ -91,12 +91,14 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
 Only for reproduce:
   -accurate          use the experiment's "accurate" preset instead of the
                      paper's settings: a chain of small networks (2x8) on
-                     segments of length ~0.5 (~1 for henon-heiles-long),
-                     K=50 per segment, 2000 Adam epochs with β (0.9, 0.999)
+                     segments of length ~0.5 (~1 for the long runs),
+                     K=50 per segment, 2000 Adam epochs (1500 for
+                     oscillator-long) with β (0.9, 0.999)
                      and lr decaying to 1e-4, then Levenberg-Marquardt on
                      100 times (800 steps and λ = 1 for the oscillator,
                      400 and λ = 0 for Hénon-Heiles), no L-BFGS, each segment
-                     retried up to 5 times while its loss is above 1e-10,
+                     retried up to 5 times (2 for oscillator-long) while its
+                     loss is above 1e-10,
                      symplectic Euler at 10·K; output into
                      out/EXPERIMENT-accurate/ (the presets are a table in
                      experiments.go). Flags given explicitly still win;

@@ -74,16 +74,16 @@ var accuratePresets = map[string]preset{
 	// Chains of small networks (2×8) fitted by Adam then Levenberg-Marquardt,
 	// retrying a segment whose loss stays above 1e-10 (see the README for
 	// the measurements behind these choices).
-	"oscillator":        accurate(0.5, 800, 1),
-	"oscillator-long":   accurate(0.5, 800, 1),
-	"henon-heiles":      accurate(0.5, 400, 0),
-	"henon-heiles-long": accurate(1, 400, 0),
+	"oscillator":        accurate(0.5, 2000, 800, 5, 1),
+	"oscillator-long":   accurate(1, 1500, 800, 2, 1),
+	"henon-heiles":      accurate(0.5, 2000, 400, 5, 0),
+	"henon-heiles-long": accurate(1, 2000, 400, 5, 0),
 }
 
-func accurate(segmentLength float64, lm int, lambda float64) preset {
+func accurate(segmentLength float64, epochs, lm, retries int, lambda float64) preset {
 	return preset{
-		Points: 50, Hidden: []int{8, 8}, Epochs: 2000, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, LM: lm, Energy: lambda, RefinePoints: 100, Retries: 5, RetryLoss: 1e-10,
+		Points: 50, Hidden: []int{8, 8}, Epochs: epochs, LearnRate: 8e-3, LearnRateFinal: 1e-4,
+		Beta1: 0.9, Beta2: 0.999, LM: lm, Energy: lambda, RefinePoints: 100, Retries: retries, RetryLoss: 1e-10,
 		SegmentLength: segmentLength, EulerFactor: 10,
 	}
 }
