@@ -23,7 +23,6 @@ func newAdam(params [][]float64, lr, b1, b2 float64) *adam {
 }
 
 func (a *adam) step(grads [][]float64) {
-	a.steps++
 	a.pow1 *= a.b1
 	a.pow2 *= a.b2
 	stepSize := a.lr / (1 - a.pow1)

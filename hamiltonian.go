@@ -339,16 +339,6 @@ func (ev *hamiltonianEvaluator) eval(zs [][]float64, energy, grad, hess []float6
 	return nil
 }
 
-func valueData(v gorgonia.Value) []float64 {
-	switch v := v.(type) {
-	case *gorgonia.F64:
-		return []float64{float64(*v)}
-	case tensor.Tensor:
-		return v.Data().([]float64)
-	}
-	return nil
-}
-
 func coordName(i, dim int) string {
 	d := dim / 2
 	if i < d {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // nonSeparablePointH is H = p² (1 + q²) / 2 per point (for the energy term).
@@ -342,4 +343,15 @@ func TestProgramMatchesTapeMachine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// valueData reads a float64 gorgonia value.
+func valueData(v gorgonia.Value) []float64 {
+	switch v := v.(type) {
+	case *gorgonia.F64:
+		return []float64{float64(*v)}
+	case tensor.Tensor:
+		return v.Data().([]float64)
+	}
+	return nil
 }
