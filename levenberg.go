@@ -79,6 +79,15 @@ func newLMProblem(net *network, ev *hamiltonianEvaluator, ts, z0 []float64, t0 f
 	return lp
 }
 
+// input returns unit i of layer l's input and its time derivative: the time
+// itself (derivative 1) for the first layer.
+func (pt *lmPoint) input(t float64, l, i int) (h, dh float64) {
+	if l == 0 {
+		return t, 1
+	}
+	return pt.h[l-1][i], pt.dh[l-1][i]
+}
+
 // forwardPoint runs the network at t keeping what the reverse pass needs.
 func (lp *lmProblem) forwardPoint(t float64, pt *lmPoint) {
 	net := lp.net
@@ -95,12 +104,7 @@ func (lp *lmProblem) forwardPoint(t float64, pt *lmPoint) {
 		copy(a, b)
 		clear(da)
 		for i := range in {
-			var hi, dhi float64
-			if l == 0 {
-				hi, dhi = t, 1
-			} else {
-				hi, dhi = pt.h[l-1][i], pt.dh[l-1][i]
-			}
+			hi, dhi := pt.input(t, l, i)
 			row := W[i*out : (i+1)*out]
 			for j, w := range row {
 				a[j] += hi * w
@@ -240,12 +244,7 @@ func (lp *lmProblem) vjp(t float64, pt *lmPoint, cN, cdN, out, gh, gdh, ga, gda 
 		gW, gb, W := out[offs[2*l]:offs[2*l]+in*w], out[offs[2*l+1]:offs[2*l+1]+w], net.params[2*l]
 		copy(gb, ga[:w])
 		for i := range in {
-			var hi, dhi float64
-			if l == 0 {
-				hi, dhi = t, 1
-			} else {
-				hi, dhi = pt.h[l-1][i], pt.dh[l-1][i]
-			}
+			hi, dhi := pt.input(t, l, i)
 			row := gW[i*w : (i+1)*w]
 			for j := range w {
 				row[j] = hi*ga[j] + dhi*gda[j]
