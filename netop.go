@@ -8,8 +8,6 @@ import (
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/floats"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -39,14 +37,16 @@ type fusedNet struct {
 	k      int
 	dim    int
 	nPar   int
-	// forward cache, row-major K×width per hidden layer; d1 = σ'(a)
-	a, da, h, dh, d1 [][]float64
-	out              []float64 // K×2D: [N | dN/dt]
+	// Forward cache per hidden layer, row-major 2K×width: rows 0..K-1 hold
+	// the values (a, h), rows K..2K-1 their time tangents (ȧ, ḣ), so that
+	// one matrix product serves both. d1 = σ'(a) is K×width.
+	a, h, d1 [][]float64
+	out      []float64 // K×2D: [N | dN/dt]
 	// backward work space
-	gradPacked       []float64 // all ∂L/∂θ, packed in parameter order
-	offsets          []int
-	ga, gda, gh, gdh []float64 // K×maxWidth
-	gh2, gdh2        []float64
+	gradPacked []float64 // all ∂L/∂θ, packed in parameter order
+	offsets    []int
+	ga, gh     []float64 // 2K×maxWidth: [G_a; G_ȧ], [G_h; G_ḣ]
+	wt         []float64 // a weight matrix, transposed
 	// result tensors, made once: the ops return them every run
 	outT, gradT *tensor.Dense
 	pickT       []*tensor.Dense
@@ -58,10 +58,8 @@ func newFusedNet(net *network, k int) *fusedNet {
 	f := &fusedNet{id: fusedIDs.Add(1), net: net, k: k, dim: net.widths[len(net.widths)-1]}
 	hidden := net.widths[1 : len(net.widths)-1]
 	for _, w := range hidden {
-		f.a = append(f.a, make([]float64, k*w))
-		f.da = append(f.da, make([]float64, k*w))
-		f.h = append(f.h, make([]float64, k*w))
-		f.dh = append(f.dh, make([]float64, k*w))
+		f.a = append(f.a, make([]float64, 2*k*w))
+		f.h = append(f.h, make([]float64, 2*k*w))
 		f.d1 = append(f.d1, make([]float64, k*w))
 	}
 	f.out = make([]float64, k*2*f.dim)
@@ -75,98 +73,14 @@ func newFusedNet(net *network, k int) *fusedNet {
 	f.nPar = off
 	f.gradPacked = make([]float64, off)
 	mw := net.maxWidth()
-	f.ga, f.gda, f.gh, f.gdh = make([]float64, k*mw), make([]float64, k*mw), make([]float64, k*mw), make([]float64, k*mw)
-	f.gh2, f.gdh2 = make([]float64, k*mw), make([]float64, k*mw)
+	f.ga, f.gh = make([]float64, 2*k*mw), make([]float64, 2*k*mw)
+	f.wt = make([]float64, mw*max(mw, f.dim))
 	f.outT = tensor.New(tensor.WithShape(k, 2*f.dim), tensor.WithBacking(f.out))
 	f.gradT = tensor.New(tensor.WithShape(1, f.nPar), tensor.WithBacking(f.gradPacked))
 	for i, p := range net.params {
 		f.pickT = append(f.pickT, tensor.New(tensor.WithShape(net.shape(i)...), tensor.WithBacking(make([]float64, len(p)))))
 	}
 	return f
-}
-
-// gemm computes C = op(A) op(B) + beta C (row-major). OpenBLAS does it
-// with -tags openblas; otherwise serialGemm, since gonum's Dgemm starts
-// goroutines and allocates on every call, and at these sizes one thread
-// per network is the better use of the cores.
-func gemm(tA, tB blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if BLAS == "gonum" {
-		serialGemm(tA, tB, m, n, kk, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	blas64.Implementation().Dgemm(tA, tB, m, n, kk, 1, a, lda, b, ldb, beta, c, ldc)
-}
-
-// serialGemm is a single-threaded, allocation-free C = op(A) op(B) + beta C
-// for beta 0 or 1, on gonum's assembly kernels (floats.AddScaled, floats.Dot).
-func serialGemm(tA, tB blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if beta == 0 {
-		for i := range m {
-			clear(c[i*ldc : i*ldc+n])
-		}
-	}
-	// For the thin products (one dimension is D, the phase-space size)
-	// the assembly kernels' call overhead dominates: plain loops.
-	const thin = 16
-	switch {
-	case tA == blas.NoTrans && tB == blas.NoTrans && n < thin:
-		for i := range m {
-			ci := c[i*ldc : i*ldc+n]
-			for l, ail := range a[i*lda : i*lda+kk] {
-				bl := b[l*ldb : l*ldb+n]
-				for j := range ci {
-					ci[j] += ail * bl[j]
-				}
-			}
-		}
-	case tA == blas.Trans && tB == blas.NoTrans && n < thin: // A is kk×m
-		for l := range kk {
-			bl := b[l*ldb : l*ldb+n]
-			for i, ali := range a[l*lda : l*lda+m] {
-				ci := c[i*ldc : i*ldc+n]
-				for j := range ci {
-					ci[j] += ali * bl[j]
-				}
-			}
-		}
-	case tA == blas.NoTrans && tB == blas.Trans && kk < thin: // B is n×kk
-		for i := range m {
-			ai := a[i*lda : i*lda+kk]
-			ci := c[i*ldc : i*ldc+n]
-			for j := range ci {
-				bj := b[j*ldb : j*ldb+kk]
-				s := 0.0
-				for l, x := range ai {
-					s += x * bj[l]
-				}
-				ci[j] += s
-			}
-		}
-	case tA == blas.NoTrans && tB == blas.NoTrans:
-		for i := range m {
-			ci := c[i*ldc : i*ldc+n]
-			for l, ail := range a[i*lda : i*lda+kk] {
-				floats.AddScaled(ci, ail, b[l*ldb:l*ldb+n])
-			}
-		}
-	case tA == blas.Trans && tB == blas.NoTrans: // A is kk×m
-		for l := range kk {
-			bl := b[l*ldb : l*ldb+n]
-			for i, ali := range a[l*lda : l*lda+m] {
-				floats.AddScaled(c[i*ldc:i*ldc+n], ali, bl)
-			}
-		}
-	case tA == blas.NoTrans && tB == blas.Trans: // B is n×kk
-		for i := range m {
-			ai := a[i*lda : i*lda+kk]
-			ci := c[i*ldc : i*ldc+n]
-			for j := range n {
-				ci[j] += floats.Dot(ai, b[j*ldb:j*ldb+kk])
-			}
-		}
-	default:
-		blas64.Implementation().Dgemm(tA, tB, m, n, kk, 1, a, lda, b, ldb, beta, c, ldc)
-	}
 }
 
 // forward runs the network on the times ts (len K) into f.out and the cache.
@@ -176,23 +90,24 @@ func (f *fusedNet) forward(ts []float64) {
 	for l := range L {
 		w := net.widths[l+1]
 		W, b := f.params[2*l], f.params[2*l+1]
-		a, da := f.a[l], f.da[l]
+		a := f.a[l]
 		if l == 0 {
-			// h_0 = t, ḣ_0 = 1: a rank-one update, no GEMM needed.
+			// h_0 = t, ḣ_0 = 1: a rank-one update, no product needed.
 			for i, t := range ts {
-				row, drow := a[i*w:(i+1)*w], da[i*w:(i+1)*w]
+				row, drow := a[i*w:(i+1)*w], a[(k+i)*w:(k+i+1)*w]
 				for j := range w {
 					row[j] = t*W[j] + b[j]
 					drow[j] = W[j]
 				}
 			}
 		} else {
-			in := net.widths[l]
+			// [a; ȧ] = [h; ḣ] W + [b; 0]
 			for i := range k {
 				copy(a[i*w:(i+1)*w], b)
 			}
-			gemm(blas.NoTrans, blas.NoTrans, k, w, in, f.h[l-1], in, W, w, 1, a, w)
-			gemm(blas.NoTrans, blas.NoTrans, k, w, in, f.dh[l-1], in, W, w, 0, da, w)
+			clear(a[k*w:])
+			in := net.widths[l]
+			gemm(blas.NoTrans, 2*k, w, in, f.h[l-1], in, W, w, 1, a, w)
 		}
 		f.activate(l)
 	}
@@ -201,13 +116,16 @@ func (f *fusedNet) forward(ts []float64) {
 	Wo, bo := f.params[2*L], f.params[2*L+1]
 	for i := range k {
 		copy(f.out[i*2*D:i*2*D+D], bo)
+		clear(f.out[i*2*D+D : (i+1)*2*D])
 	}
-	gemm(blas.NoTrans, blas.NoTrans, k, D, w, f.h[L-1], w, Wo, D, 1, f.out, 2*D)
-	gemm(blas.NoTrans, blas.NoTrans, k, D, w, f.dh[L-1], w, Wo, D, 0, f.out[D:], 2*D)
+	h := f.h[L-1]
+	gemm(blas.NoTrans, k, D, w, h[:k*w], w, Wo, D, 1, f.out, 2*D)
+	gemm(blas.NoTrans, k, D, w, h[k*w:], w, Wo, D, 1, f.out[D:], 2*D)
 }
 
 func (f *fusedNet) activate(l int) {
-	a, da, h, dh, d1 := f.a[l], f.da[l], f.h[l], f.dh[l], f.d1[l]
+	kw := len(f.d1[l])
+	a, da, h, dh, d1 := f.a[l][:kw], f.a[l][kw:], f.h[l][:kw], f.h[l][kw:], f.d1[l]
 	switch f.net.act {
 	case Sin:
 		for i, x := range a {
@@ -232,24 +150,25 @@ func (f *fusedNet) backward(ts, g []float64) {
 	w := net.widths[L]
 	gWo := gp[f.offsets[2*L] : f.offsets[2*L]+w*D]
 	gbo := gp[f.offsets[2*L+1] : f.offsets[2*L+1]+D]
-	Wo := f.params[2*L]
-	gemm(blas.Trans, blas.NoTrans, w, D, k, f.h[L-1], w, g, 2*D, 0, gWo, D)
-	gemm(blas.Trans, blas.NoTrans, w, D, k, f.dh[L-1], w, g[D:], 2*D, 1, gWo, D)
+	Wo, h := f.params[2*L], f.h[L-1]
+	gemm(blas.Trans, w, D, k, h[:k*w], w, g, 2*D, 0, gWo, D)
+	gemm(blas.Trans, w, D, k, h[k*w:], w, g[D:], 2*D, 1, gWo, D)
 	clear(gbo)
 	for i := range k {
 		for j, v := range g[i*2*D : i*2*D+D] {
 			gbo[j] += v
 		}
 	}
-	gh, gdh := f.gh[:k*w], f.gdh[:k*w]
-	gemm(blas.NoTrans, blas.Trans, k, w, D, g, 2*D, Wo, D, 0, gh, w)
-	gemm(blas.NoTrans, blas.Trans, k, w, D, g[D:], 2*D, Wo, D, 0, gdh, w)
+	// [G_h; G_ḣ] = [G_N; G_Ṅ] W_oᵀ
+	wt := transpose(f.wt, Wo, w, D)
+	gh := f.gh[:2*k*w]
+	gemm(blas.NoTrans, k, w, D, g, 2*D, wt, w, 0, gh[:k*w], w)
+	gemm(blas.NoTrans, k, w, D, g[D:], 2*D, wt, w, 0, gh[k*w:], w)
 	for l := L - 1; l >= 0; l-- {
 		w := net.widths[l+1]
-		in := net.widths[l]
-		ga, gda := f.ga[:k*w], f.gda[:k*w]
-		f.activationBackward(f.h[l], f.d1[l], f.da[l], gh, gdh, ga, gda)
-		gW := gp[f.offsets[2*l] : f.offsets[2*l]+in*w]
+		kw := k * w
+		ga := f.ga[:2*kw]
+		f.activationBackward(f.h[l][:kw], f.d1[l], f.a[l][kw:], gh[:kw], gh[kw:], ga[:kw], ga[kw:])
 		gb := gp[f.offsets[2*l+1] : f.offsets[2*l+1]+w]
 		clear(gb)
 		for i := range k {
@@ -257,27 +176,37 @@ func (f *fusedNet) backward(ts, g []float64) {
 				gb[j] += v
 			}
 		}
+		in := net.widths[l]
+		gW := gp[f.offsets[2*l] : f.offsets[2*l]+in*w]
 		if l == 0 {
 			// h_0 = t, ḣ_0 = 1.
 			clear(gW)
 			for i, t := range ts {
-				rowA, rowDA := ga[i*w:(i+1)*w], gda[i*w:(i+1)*w]
+				rowA, rowDA := ga[i*w:(i+1)*w], ga[(k+i)*w:(k+i+1)*w]
 				for j := range w {
 					gW[j] += t*rowA[j] + rowDA[j]
 				}
 			}
 			break
 		}
-		W := f.params[2*l]
-		gemm(blas.Trans, blas.NoTrans, in, w, k, f.h[l-1], in, ga, w, 0, gW, w)
-		gemm(blas.Trans, blas.NoTrans, in, w, k, f.dh[l-1], in, gda, w, 1, gW, w)
-		gh2, gdh2 := f.gh2[:k*in], f.gdh2[:k*in]
-		gemm(blas.NoTrans, blas.Trans, k, in, w, ga, w, W, w, 0, gh2, in)
-		gemm(blas.NoTrans, blas.Trans, k, in, w, gda, w, W, w, 0, gdh2, in)
-		copy(f.gh[:k*in], gh2)
-		copy(f.gdh[:k*in], gdh2)
-		gh, gdh = f.gh[:k*in], f.gdh[:k*in]
+		// ∂L/∂W_l = [h; ḣ]ᵀ [G_a; G_ȧ], one product over 2K rows.
+		gemm(blas.Trans, in, w, 2*k, f.h[l-1], in, ga, w, 0, gW, w)
+		// [G_h; G_ḣ] ← [G_a; G_ȧ] W_lᵀ
+		wt := transpose(f.wt, f.params[2*l], in, w)
+		gh = f.gh[:2*k*in]
+		gemm(blas.NoTrans, 2*k, in, w, ga, w, wt, in, 0, gh, in)
 	}
+}
+
+// transpose writes the r×c matrix m transposed into dst and returns it.
+func transpose(dst, m []float64, r, c int) []float64 {
+	dst = dst[:r*c]
+	for i := range r {
+		for j, v := range m[i*c : (i+1)*c] {
+			dst[j*r+i] = v
+		}
+	}
+	return dst
 }
 
 // activationBackward: G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ, G_ȧ = G_ḣ σ'(a), with

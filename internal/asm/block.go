@@ -1,0 +1,32 @@
+// Package asm holds the inner loops of hnnsolve's network that are
+// worth writing in assembly: the register-blocked matrix-product kernel.
+// Each has a portable Go version, used where the CPU lacks the assembly's
+// instructions and with -tags purego, and tested against it.
+package asm
+
+import "unsafe"
+
+// Block4x8Go is the portable Block4x8:
+//
+//	C[r, q] += Σ_{l<kk} A(r, l) B[l, q],  r < 4, q < 8,
+//
+// with A(r, l) = a[r*rs + l*ks], B[l, q] = b[l*ldb + q], C[r, q] = c[r*ldc + q].
+func Block4x8Go(kk int, a *float64, rs, ks int, b *float64, ldb int, c *float64, ldc int) {
+	as := unsafe.Slice(a, 3*rs+(kk-1)*ks+1)
+	bs := unsafe.Slice(b, (kk-1)*ldb+8)
+	cs := unsafe.Slice(c, 3*ldc+8)
+	for r := range 4 {
+		var acc [8]float64
+		for l := range kk {
+			x := as[r*rs+l*ks]
+			bl := bs[l*ldb : l*ldb+8]
+			for q := range acc {
+				acc[q] += x * bl[q]
+			}
+		}
+		ci := cs[r*ldc : r*ldc+8]
+		for q := range acc {
+			ci[q] += acc[q]
+		}
+	}
+}

@@ -1,0 +1,20 @@
+//go:build amd64 && !purego
+
+package asm
+
+import "golang.org/x/sys/cpu"
+
+// HasFMA: the CPU runs the AVX2 and FMA assembly kernel.
+var HasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// Block4x8 is Block4x8Go, in AVX2 and FMA assembly where the CPU has them.
+func Block4x8(kk int, a *float64, rs, ks int, b *float64, ldb int, c *float64, ldc int) {
+	if HasFMA {
+		block4x8FMA(kk, a, rs, ks, b, ldb, c, ldc)
+		return
+	}
+	Block4x8Go(kk, a, rs, ks, b, ldb, c, ldc)
+}
+
+//go:noescape
+func block4x8FMA(kk int, a *float64, rs, ks int, b *float64, ldb int, c *float64, ldc int)
