@@ -168,14 +168,8 @@ func (f *fusedNet) backward(ts, g []float64) {
 		w := net.widths[l+1]
 		kw := k * w
 		ga := f.ga[:2*kw]
-		f.activationBackward(f.h[l][:kw], f.d1[l], f.a[l][kw:], gh[:kw], gh[kw:], ga[:kw], ga[kw:])
 		gb := gp[f.offsets[2*l+1] : f.offsets[2*l+1]+w]
-		clear(gb)
-		for i := range k {
-			for j, v := range ga[i*w : (i+1)*w] {
-				gb[j] += v
-			}
-		}
+		f.activationBackward(f.h[l][:kw], f.d1[l], f.a[l][kw:], gh[:kw], gh[kw:], ga[:kw], ga[kw:], gb)
 		in := net.widths[l]
 		gW := gp[f.offsets[2*l] : f.offsets[2*l]+in*w]
 		if l == 0 {
@@ -209,25 +203,34 @@ func transpose(dst, m []float64, r, c int) []float64 {
 	return dst
 }
 
-// activationBackward: G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ, G_ȧ = G_ḣ σ'(a), with
-// σ”(a) written in terms of the cached h = σ(a) and d1 = σ'(a), so no
-// transcendental function is evaluated twice.
-func (f *fusedNet) activationBackward(h, d1, da, gh, gdh, ga, gda []float64) {
-	switch f.net.act {
-	case Sin: // σ'' = -sin
-		for i := range ga {
-			ga[i] = gh[i]*d1[i] - gdh[i]*h[i]*da[i]
-			gda[i] = gdh[i] * d1[i]
-		}
-	case Tanh: // σ'' = -2 tanh σ'
-		for i := range ga {
-			ga[i] = gh[i]*d1[i] - 2*gdh[i]*h[i]*d1[i]*da[i]
-			gda[i] = gdh[i] * d1[i]
-		}
-	case Sigmoid: // σ'' = σ'(1 - 2σ)
-		for i := range ga {
-			ga[i] = gh[i]*d1[i] + gdh[i]*d1[i]*(1-2*h[i])*da[i]
-			gda[i] = gdh[i] * d1[i]
+// activationBackward: G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ, G_ȧ = G_ḣ σ'(a), and
+// the bias gradient Σ_rows G_a in the same pass, with σ”(a) written in terms
+// of the cached h = σ(a) and d1 = σ'(a), so no transcendental function is
+// evaluated twice. All are K×w, w = len(gb).
+func (f *fusedNet) activationBackward(h, d1, da, gh, gdh, ga, gda, gb []float64) {
+	w := len(gb)
+	clear(gb)
+	for r := 0; r < len(ga); r += w {
+		h, d1, da, gh, gdh, ga, gda := h[r:r+w], d1[r:r+w], da[r:r+w], gh[r:r+w], gdh[r:r+w], ga[r:r+w], gda[r:r+w]
+		switch f.net.act {
+		case Sin: // σ'' = -sin
+			for j := range gb {
+				g := gh[j]*d1[j] - gdh[j]*h[j]*da[j]
+				ga[j], gda[j] = g, gdh[j]*d1[j]
+				gb[j] += g
+			}
+		case Tanh: // σ'' = -2 tanh σ'
+			for j := range gb {
+				g := gh[j]*d1[j] - 2*gdh[j]*h[j]*d1[j]*da[j]
+				ga[j], gda[j] = g, gdh[j]*d1[j]
+				gb[j] += g
+			}
+		case Sigmoid: // σ'' = σ'(1 - 2σ)
+			for j := range gb {
+				g := gh[j]*d1[j] + gdh[j]*d1[j]*(1-2*h[j])*da[j]
+				ga[j], gda[j] = g, gdh[j]*d1[j]
+				gb[j] += g
+			}
 		}
 	}
 }
