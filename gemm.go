@@ -42,37 +42,79 @@ func serialGemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float
 		blockedGemm(m, n, kk, a, rs, ks, b, ldb, c, ldc)
 		return
 	}
-	for l := range kk {
-		bl := b[l*ldb : l*ldb+n]
-		for i := range m {
-			ail := a[i*rs+l*ks]
-			ci := c[i*ldc : i*ldc+n]
-			for j, v := range bl {
-				ci[j] += ail * v
+	thinGemm(m, n, kk, a, rs, ks, b, ldb, c, ldc)
+}
+
+// thinGemm adds A B to C a pair of C's columns at a time, with the pair's
+// two sums in registers: the products with D (the phase-space size) columns
+// or rows. A(i, l) = a[i*rs + l*ks] with ks = 1 or rs = 1. Read by rows
+// (ks = 1), each row's pair is a pair of dot
+// products; by columns, A's row l updates all of C's rows at once.
+func thinGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c []float64, ldc int) {
+	for j := 0; j < n; j += 2 {
+		pair := j+1 < n
+		if ks == 1 {
+			for i := range m {
+				ai := a[i*rs : i*rs+kk]
+				var s0, s1 float64
+				for l, x := range ai {
+					s0 += x * b[l*ldb+j]
+					if pair {
+						s1 += x * b[l*ldb+j+1]
+					}
+				}
+				c[i*ldc+j] += s0
+				if pair {
+					c[i*ldc+j+1] += s1
+				}
+			}
+			continue
+		}
+		for l := range kk {
+			al := a[l*ks : l*ks+m]
+			b0 := b[l*ldb+j]
+			if !pair {
+				for i, x := range al {
+					c[i*ldc+j] += x * b0
+				}
+				continue
+			}
+			b1 := b[l*ldb+j+1]
+			for i, x := range al {
+				ci := c[i*ldc+j : i*ldc+j+2]
+				ci[0] += x * b0
+				ci[1] += x * b1
 			}
 		}
 	}
 }
 
-// blockedGemm adds A B to C, m >= 4, n >= 8, in 4×8 blocks. An edge block
-// that does not fit is computed whole, shifted back inside the matrix,
-// into a scratch block, and only its new part is added to C.
+// blockedGemm adds A B to C, m >= 4, n >= 8, in 4×8 blocks over slices of
+// kc terms, so that a block's panels of A and B stay in the L1 cache. An
+// edge block that does not fit is computed whole, shifted back inside the
+// matrix, into a scratch block, and only its new part is added to C.
 func blockedGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c []float64, ldc int) {
+	const kc = 128
 	var scratch [4 * 8]float64
-	for i0 := 0; i0 < m; i0 += 4 {
-		i := min(i0, m-4)
-		for j0 := 0; j0 < n; j0 += 8 {
-			j := min(j0, n-8)
-			if i == i0 && j == j0 {
-				asm.Block4x8(kk, &a[i*rs], rs, ks, &b[j], ldb, &c[i*ldc+j], ldc)
-				continue
-			}
-			scratch = [4 * 8]float64{}
-			asm.Block4x8(kk, &a[i*rs], rs, ks, &b[j], ldb, &scratch[0], 8)
-			for r := i0 - i; r < 4; r++ {
-				ci := c[(i+r)*ldc+j : (i+r)*ldc+j+8]
-				for q := j0 - j; q < 8; q++ {
-					ci[q] += scratch[r*8+q]
+	for l0 := 0; l0 < kk; l0 += kc {
+		nl := min(kc, kk-l0)
+		for i0 := 0; i0 < m; i0 += 4 {
+			i := min(i0, m-4)
+			ap := &a[i*rs+l0*ks]
+			for j0 := 0; j0 < n; j0 += 8 {
+				j := min(j0, n-8)
+				bp := &b[l0*ldb+j]
+				if i == i0 && j == j0 {
+					asm.Block4x8(nl, ap, rs, ks, bp, ldb, &c[i*ldc+j], ldc)
+					continue
+				}
+				scratch = [4 * 8]float64{}
+				asm.Block4x8(nl, ap, rs, ks, bp, ldb, &scratch[0], 8)
+				for r := i0 - i; r < 4; r++ {
+					ci := c[(i+r)*ldc+j : (i+r)*ldc+j+8]
+					for q := j0 - j; q < 8; q++ {
+						ci[q] += scratch[r*8+q]
+					}
 				}
 			}
 		}
