@@ -48,8 +48,8 @@ func serialGemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float
 // thinGemm adds A B to C a pair of C's columns at a time, with the pair's
 // two sums in registers: the products with D (the phase-space size) columns
 // or rows. A(i, l) = a[i*rs + l*ks] with ks = 1 or rs = 1. Read by rows
-// (ks = 1), each row's pair is a pair of dot
-// products; by columns, A's row l updates all of C's rows at once.
+// (ks = 1), each row's pair is a pair of dot products; by columns, A's row
+// l updates all of C's rows at once.
 func thinGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c []float64, ldc int) {
 	for j := 0; j < n; j += 2 {
 		pair := j+1 < n
