@@ -210,10 +210,7 @@ func (f *fusedNet) activate(l int) {
 	a, da, h, dh, d1 := f.a[l], f.da[l], f.h[l], f.dh[l], f.d1[l]
 	switch f.net.act {
 	case Sin:
-		for i, x := range a {
-			s, c := sincos(x)
-			h[i], d1[i], dh[i] = s, c, c*da[i]
-		}
+		sinActivation(a, da, h, d1, dh)
 	default:
 		for i, x := range a {
 			y, dy := f.net.act.eval(x)
