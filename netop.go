@@ -128,10 +128,7 @@ func (f *fusedNet) activate(l int) {
 	a, da, h, dh, d1 := f.a[l][:kw], f.a[l][kw:], f.h[l][:kw], f.h[l][kw:], f.d1[l]
 	switch f.net.act {
 	case Sin:
-		for i, x := range a {
-			s, c := sincos(x)
-			h[i], d1[i], dh[i] = s, c, c*da[i]
-		}
+		sinActivation(a, da, h, d1, dh)
 	default:
 		for i, x := range a {
 			y, dy := f.net.act.eval(x)

@@ -4,11 +4,11 @@ import "math"
 
 // sincos returns sin x and cos x within 2 ulp of math.Sincos (tested), a
 // little faster in the network's activation loop: one Cody-Waite reduction
-// by π/2 and fdlibm's kernel polynomials on [-π/4, π/4]. Beyond |x| = 2^20
-// (never reached by trained weights) and for NaN and Inf it defers to
-// math.Sincos.
+// by π/2 and fdlibm's kernel polynomials on [-π/4, π/4]. At ±0, beyond
+// |x| = 2^20 (never reached by trained weights) and for NaN and Inf it defers
+// to math.Sincos.
 func sincos(x float64) (sin, cos float64) {
-	if !(math.Abs(x) < 1<<20) {
+	if x == 0 || !(math.Abs(x) < 1<<20) { // the kernel would give sin -0 = +0
 		return math.Sincos(x)
 	}
 	const (

@@ -1,0 +1,17 @@
+//go:build amd64 && !purego
+
+package sinact
+
+import "golang.org/x/sys/cpu"
+
+// Available is whether Kernel runs here: it needs AVX2 and FMA.
+var Available = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// Kernel sets h = sin a, d1 = cos a and dh = d1⊙da elementwise, four lanes at
+// a time, on the blocks a[i:i+4], i = 0, 4, …, while i+4 ≤ len(a) and all the
+// block's lanes have |x| < 2^20, and returns the number of elements done. It
+// reduces x by π/2 and evaluates fdlibm's kernels as hnnsolve's sincos, within
+// 2 ulp of math.Sincos. da, h, d1 and dh must be at least as long as a.
+//
+//go:noescape
+func Kernel(a, da, h, d1, dh []float64) int
