@@ -1,6 +1,6 @@
 package hnnsolve
 
-import "hnnsolve/internal/sinact"
+import "hnnsolve/internal/asm"
 
 // sinActivation sets h = sin a, d1 = cos a and dh = d1⊙da elementwise: the
 // sine activation σ(a), its derivative σ'(a) and the tangent σ'(a)·da. The
@@ -11,14 +11,14 @@ func sinActivation(a, da, h, d1, dh []float64) {
 	if len(da) != n || len(h) != n || len(d1) != n || len(dh) != n {
 		panic("hnnsolve: slice length mismatch")
 	}
-	if !sinact.Available {
+	if !asm.HasFMA {
 		sinActivationGo(a, da, h, d1, dh)
 		return
 	}
 	for i := 0; i < n; {
 		// The kernel stops before the tail (fewer than 4 left) or before a
 		// block of 4 holding a lane it does not handle; sincos does those.
-		i += sinact.Kernel(a[i:], da[i:], h[i:], d1[i:], dh[i:])
+		i += asm.SinActivation(a[i:], da[i:], h[i:], d1[i:], dh[i:])
 		for end := min(i+4, n); i < end; i++ {
 			s, c := sincos(a[i])
 			h[i], d1[i], dh[i] = s, c, c*da[i]

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"hnnsolve/internal/sinact"
+	"hnnsolve/internal/asm"
 )
 
 // sinPaths are sinActivation (the assembly kernel where the CPU has it) and
@@ -85,7 +85,7 @@ func TestSinActivation(t *testing.T) {
 			bounds = append(bounds, float64(k)*math.Pi/4+e)
 		}
 	}
-	t.Logf("vector kernel: %v", sinact.Available)
+	t.Logf("vector kernel: %v", asm.HasFMA)
 	for _, p := range sinPaths {
 		rng := rand.New(rand.NewPCG(1, 1))
 		for _, c := range []struct {

@@ -1,7 +1,10 @@
-// Package asm holds the inner loops of hnnsolve's network that are
-// worth writing in assembly: the register-blocked matrix-product kernel.
-// Each has a portable Go version, used where the CPU lacks the assembly's
-// instructions and with -tags purego, and tested against it.
+// Package asm holds the inner loops of hnnsolve's network that are worth
+// writing in assembly (AVX2 and FMA, where the CPU has them): the
+// register-blocked matrix-product kernel and the sine activation. It is a
+// package of its own because Go assembly cannot be in a package using cgo,
+// as hnnsolve does with -tags openblas. Without the assembly (another CPU or
+// architecture, or -tags purego) Block4x8 runs its Go version and
+// SinActivation does nothing, leaving the work to the caller's Go loop.
 package asm
 
 import "unsafe"

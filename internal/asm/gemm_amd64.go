@@ -4,7 +4,7 @@ package asm
 
 import "golang.org/x/sys/cpu"
 
-// HasFMA: the CPU runs the AVX2 and FMA assembly kernel.
+// HasFMA: the CPU runs the AVX2 and FMA assembly kernels.
 var HasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // Block4x8 is Block4x8Go, in AVX2 and FMA assembly where the CPU has them.

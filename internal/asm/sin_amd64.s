@@ -75,8 +75,8 @@
 	VXORPD       n, t, t; /* sign: bit 0 xor bit 1, negate cos */ \
 	VXORPD       t, z, z /* cos */
 
-// func Kernel(a, da, h, d1, dh []float64) int
-TEXT ·Kernel(SB), NOSPLIT, $0-128
+// func sinActivationFMA(a, da, h, d1, dh []float64) int
+TEXT ·sinActivationFMA(SB), NOSPLIT, $0-128
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), CX
 	MOVQ da_base+24(FP), R10

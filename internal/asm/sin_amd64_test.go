@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package sinact
+package asm
 
 import (
 	"math"
@@ -9,18 +9,18 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// TestKernel: the kernel is Available where the CPU has AVX2 and FMA, is
+// TestKernel: SinActivation runs (HasFMA) where the CPU has AVX2 and FMA, is
 // within 4.5e-16 of math.Sincos, and stops at the tail and before a block
 // holding a lane outside |x| < 2^20.
 func TestKernel(t *testing.T) {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
-		if Available {
-			t.Fatal("Available without AVX2 and FMA")
+		if HasFMA {
+			t.Fatal("HasFMA without AVX2 and FMA")
 		}
 		t.Skip("no AVX2 and FMA")
 	}
-	if !Available {
-		t.Fatal("Available false with AVX2 and FMA")
+	if !HasFMA {
+		t.Fatal("HasFMA false with AVX2 and FMA")
 	}
 	const n = 23
 	for _, c := range []struct {
@@ -42,21 +42,21 @@ func TestKernel(t *testing.T) {
 		if c.bad >= 0 {
 			a[c.bad] = c.v
 		}
-		got := Kernel(a, da, h, d1, dh)
+		got := SinActivation(a, da, h, d1, dh)
 		if got != c.want {
-			t.Fatalf("bad lane %d: Kernel did %d, want %d", c.bad, got, c.want)
+			t.Fatalf("bad lane %d: SinActivation did %d, want %d", c.bad, got, c.want)
 		}
 		for i := range a {
 			s, co := h[i], d1[i]
 			if i >= got {
 				if s != 0 || co != 0 || dh[i] != 0 {
-					t.Fatalf("bad lane %d: Kernel wrote a[%d]", c.bad, i)
+					t.Fatalf("bad lane %d: SinActivation wrote a[%d]", c.bad, i)
 				}
 				continue
 			}
 			ws, wc := math.Sincos(a[i])
 			if math.Abs(s-ws) > 4.5e-16 || math.Abs(co-wc) > 4.5e-16 || dh[i] != co*da[i] {
-				t.Fatalf("Kernel: a[%d]=%v: %v, %v, %v; want %v, %v, %v", i, a[i], s, co, dh[i], ws, wc, wc*da[i])
+				t.Fatalf("SinActivation: a[%d]=%v: %v, %v, %v; want %v, %v, %v", i, a[i], s, co, dh[i], ws, wc, wc*da[i])
 			}
 		}
 	}
