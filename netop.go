@@ -47,6 +47,15 @@ type fusedNet struct {
 	offsets    []int
 	ga, gh     []float64 // 2K×maxWidth: [G_a; G_ȧ], [G_h; G_ḣ]
 	wt         []float64 // a weight matrix, transposed
+	// The output layer's products have D columns or rows, too few for the
+	// 4×8 blocks of the matrix kernel: they run on copies padded with zeros
+	// to dp = 8⌈D/8⌉ columns and dq = 4⌈D/4⌉ rows.
+	dp, dq  int
+	woPad   []float64 // w×dp: W_o
+	outPad  []float64 // 2K×dp: [h; ḣ] W_o
+	gPad    []float64 // 2K×dq: [G_N; G_Ṅ]
+	woTPad  []float64 // dq×w: W_oᵀ
+	gWoTPad []float64 // dq×w: ∂L/∂W_oᵀ
 	// result tensors, made once: the ops return them every run
 	outT, gradT *tensor.Dense
 	pickT       []*tensor.Dense
@@ -75,6 +84,10 @@ func newFusedNet(net *network, k int) *fusedNet {
 	mw := net.maxWidth()
 	f.ga, f.gh = make([]float64, 2*k*mw), make([]float64, 2*k*mw)
 	f.wt = make([]float64, mw*max(mw, f.dim))
+	w := net.widths[len(net.widths)-2]
+	f.dp, f.dq = 8*((f.dim+7)/8), 4*((f.dim+3)/4)
+	f.woPad, f.outPad = make([]float64, w*f.dp), make([]float64, 2*k*f.dp)
+	f.gPad, f.woTPad, f.gWoTPad = make([]float64, 2*k*f.dq), make([]float64, f.dq*w), make([]float64, f.dq*w)
 	f.outT = tensor.New(tensor.WithShape(k, 2*f.dim), tensor.WithBacking(f.out))
 	f.gradT = tensor.New(tensor.WithShape(1, f.nPar), tensor.WithBacking(f.gradPacked))
 	for i, p := range net.params {
@@ -111,16 +124,21 @@ func (f *fusedNet) forward(ts []float64) {
 		}
 		f.activate(l)
 	}
-	// Output layer into [N | dN/dt], row stride 2D.
-	D, w := f.dim, net.widths[L]
+	// Output layer: [N; dN/dt] = [h; ḣ] W_o + [b_o; 0], into [N | dN/dt]
+	// (K×2D).
+	D, dp, w := f.dim, f.dp, net.widths[L]
 	Wo, bo := f.params[2*L], f.params[2*L+1]
-	for i := range k {
-		copy(f.out[i*2*D:i*2*D+D], bo)
-		clear(f.out[i*2*D+D : (i+1)*2*D])
+	for j := range w {
+		copy(f.woPad[j*dp:j*dp+D], Wo[j*D:(j+1)*D])
 	}
-	h := f.h[L-1]
-	gemm(blas.NoTrans, k, D, w, h[:k*w], w, Wo, D, 1, f.out, 2*D)
-	gemm(blas.NoTrans, k, D, w, h[k*w:], w, Wo, D, 1, f.out[D:], 2*D)
+	gemm(blas.NoTrans, 2*k, dp, w, f.h[L-1], w, f.woPad, dp, 0, f.outPad, dp)
+	for i := range k {
+		n, dn := f.out[i*2*D:i*2*D+D], f.out[i*2*D+D:(i+1)*2*D]
+		for j, v := range f.outPad[i*dp : i*dp+D] {
+			n[j] = v + bo[j]
+		}
+		copy(dn, f.outPad[(k+i)*dp:(k+i)*dp+D])
+	}
 }
 
 func (f *fusedNet) activate(l int) {
@@ -143,24 +161,30 @@ func (f *fusedNet) backward(ts, g []float64) {
 	net, k, D := f.net, f.k, f.dim
 	L := len(f.a)
 	gp := f.gradPacked
-	// Output layer.
-	w := net.widths[L]
-	gWo := gp[f.offsets[2*L] : f.offsets[2*L]+w*D]
+	// Output layer, with G_N, G_Ṅ stacked and padded into gPad.
+	w, dq := net.widths[L], f.dq
 	gbo := gp[f.offsets[2*L+1] : f.offsets[2*L+1]+D]
-	Wo, h := f.params[2*L], f.h[L-1]
-	gemm(blas.Trans, w, D, k, h[:k*w], w, g, 2*D, 0, gWo, D)
-	gemm(blas.Trans, w, D, k, h[k*w:], w, g[D:], 2*D, 1, gWo, D)
 	clear(gbo)
 	for i := range k {
-		for j, v := range g[i*2*D : i*2*D+D] {
+		gn, gdn := g[i*2*D:i*2*D+D], g[i*2*D+D:(i+1)*2*D]
+		copy(f.gPad[i*dq:i*dq+D], gn)
+		copy(f.gPad[(k+i)*dq:(k+i)*dq+D], gdn)
+		for j, v := range gn {
 			gbo[j] += v
 		}
 	}
+	// ∂L/∂W_oᵀ = [G_N; G_Ṅ]ᵀ [h; ḣ]
+	gemm(blas.Trans, dq, w, 2*k, f.gPad, dq, f.h[L-1], w, 0, f.gWoTPad, w)
+	gWo := gp[f.offsets[2*L] : f.offsets[2*L]+w*D]
+	for j := range D {
+		for i, v := range f.gWoTPad[j*w : (j+1)*w] {
+			gWo[i*D+j] = v
+		}
+	}
 	// [G_h; G_ḣ] = [G_N; G_Ṅ] W_oᵀ
-	wt := transpose(f.wt, Wo, w, D)
+	copy(f.woTPad, transpose(f.wt, f.params[2*L], w, D))
 	gh := f.gh[:2*k*w]
-	gemm(blas.NoTrans, k, w, D, g, 2*D, wt, w, 0, gh[:k*w], w)
-	gemm(blas.NoTrans, k, w, D, g[D:], 2*D, wt, w, 0, gh[k*w:], w)
+	gemm(blas.NoTrans, 2*k, w, dq, f.gPad, dq, f.woTPad, w, 0, gh, w)
 	for l := L - 1; l >= 0; l-- {
 		w := net.widths[l+1]
 		kw := k * w
