@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 )
 
@@ -26,19 +27,7 @@ func BenchmarkEpoch(b *testing.B) {
 }
 
 func benchmarkEpoch(b *testing.B, k int, hidden []int, fused bool) {
-	p := Problem{H: oscillatorH, Z0: []float64{1.3, 1}, T: 4 * math.Pi}
-	set, err := (&Settings{Points: k, Hidden: hidden}).resolve(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	net := newNetwork(set.Hidden, 2, set.Activation)
-	net.init(rng)
-	lg, err := buildLossGraph(p.H, p.Z0, net, k, 0, 0, true, fused)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr := newTrainer(lg, net, set, p.T0, p.T, rng)
+	tr := benchTrainer(b, k, hidden, fused, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -49,6 +38,45 @@ func benchmarkEpoch(b *testing.B, k int, hidden []int, fused bool) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/epoch")
+}
+
+// benchTrainer is a trainer for the nonlinear oscillator at the paper's
+// settings, K points and the hidden widths given.
+func benchTrainer(b *testing.B, k int, hidden []int, fused bool, seed uint64) *trainer {
+	p := Problem{H: oscillatorH, Z0: []float64{1.3, 1}, T: 4 * math.Pi}
+	set, err := (&Settings{Points: k, Hidden: hidden}).resolve(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 2))
+	net := newNetwork(set.Hidden, 2, set.Activation)
+	net.init(rng)
+	lg, err := buildLossGraph(p.H, p.Z0, net, k, 0, 0, true, fused)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return newTrainer(lg, net, set, p.T0, p.T, rng)
+}
+
+// BenchmarkEpochParallel: a sweep's throughput, one network per goroutine
+// (GOMAXPROCS of them, set with -cpu), at the paper's size. ns/epoch is the
+// wall time per epoch of all networks together.
+func BenchmarkEpochParallel(b *testing.B) {
+	var seed atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		tr := benchTrainer(b, 200, []int{50, 50}, true, seed.Add(1))
+		for i := 0; pb.Next(); i++ {
+			if _, err := tr.loss(); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := tr.step(i); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/epoch")
 }
 
