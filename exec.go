@@ -2,6 +2,7 @@ package hnnsolve
 
 import (
 	"fmt"
+	"gonum.org/v1/gonum/floats"
 	"math"
 	"reflect"
 	"strings"
@@ -246,42 +247,110 @@ func nativeKernel(op gorgonia.Op, in []tensor.Shape, out tensor.Shape) kernel {
 	return nil
 }
 
+// binaryKernel is the elementwise a op b, with a or b possibly a scalar
+// broadcast over the other. The common forms run as gonum's vector loops,
+// and a power with a small integer exponent, the form Hamiltonians take, by
+// multiplication (as math.Pow computes it, to the last bit).
 func binaryKernel(sym string, aScalar, bScalar bool) kernel {
-	var f func(a, b float64) float64
+	switch {
+	case aScalar: // c op x
+		switch sym {
+		case "+":
+			return func(in [][]float64, out []float64) { copy(out, in[1]); floats.AddConst(in[0][0], out) }
+		case "⊙":
+			return func(in [][]float64, out []float64) { floats.ScaleTo(out, in[0][0], in[1]) }
+		}
+		f := scalarOp(sym)
+		if f == nil {
+			return nil
+		}
+		return func(in [][]float64, out []float64) {
+			c := in[0][0]
+			for i, x := range in[1] {
+				out[i] = f(c, x)
+			}
+		}
+	case bScalar: // x op c
+		switch sym {
+		case "+":
+			return func(in [][]float64, out []float64) { copy(out, in[0]); floats.AddConst(in[1][0], out) }
+		case "-":
+			return func(in [][]float64, out []float64) { copy(out, in[0]); floats.AddConst(-in[1][0], out) }
+		case "⊙":
+			return func(in [][]float64, out []float64) { floats.ScaleTo(out, in[1][0], in[0]) }
+		case "^":
+			return func(in [][]float64, out []float64) { powConst(out, in[0], in[1][0]) }
+		}
+		f := scalarOp(sym)
+		if f == nil {
+			return nil
+		}
+		return func(in [][]float64, out []float64) {
+			c := in[1][0]
+			for i, x := range in[0] {
+				out[i] = f(x, c)
+			}
+		}
+	}
 	switch sym {
 	case "+":
-		f = func(a, b float64) float64 { return a + b }
+		return func(in [][]float64, out []float64) { floats.AddTo(out, in[0], in[1]) }
 	case "-":
-		f = func(a, b float64) float64 { return a - b }
+		return func(in [][]float64, out []float64) { floats.SubTo(out, in[0], in[1]) }
 	case "⊙":
-		f = func(a, b float64) float64 { return a * b }
+		return func(in [][]float64, out []float64) { floats.MulTo(out, in[0], in[1]) }
 	case "÷":
-		f = func(a, b float64) float64 { return a / b }
-	case "^":
-		f = math.Pow
-	default:
-		return nil
+		return func(in [][]float64, out []float64) { floats.DivTo(out, in[0], in[1]) }
 	}
-	switch {
-	case aScalar:
-		return func(in [][]float64, out []float64) {
-			a := in[0][0]
-			for i, b := range in[1] {
-				out[i] = f(a, b)
-			}
-		}
-	case bScalar:
-		return func(in [][]float64, out []float64) {
-			b := in[1][0]
-			for i, a := range in[0] {
-				out[i] = f(a, b)
-			}
-		}
+	f := scalarOp(sym)
+	if f == nil {
+		return nil
 	}
 	return func(in [][]float64, out []float64) {
 		b := in[1]
 		for i, a := range in[0] {
 			out[i] = f(a, b[i])
+		}
+	}
+}
+
+// scalarOp is the binary op on two numbers.
+func scalarOp(sym string) func(a, b float64) float64 {
+	switch sym {
+	case "+":
+		return func(a, b float64) float64 { return a + b }
+	case "-":
+		return func(a, b float64) float64 { return a - b }
+	case "⊙":
+		return func(a, b float64) float64 { return a * b }
+	case "÷":
+		return func(a, b float64) float64 { return a / b }
+	case "^":
+		return math.Pow
+	}
+	return nil
+}
+
+// powConst sets out = x^c. For c = 2, 3, 4 math.Pow multiplies the
+// mantissas by squaring, as here, and gives the same bits for normal x.
+func powConst(out, x []float64, c float64) {
+	switch c {
+	case 2:
+		for i, v := range x {
+			out[i] = v * v
+		}
+	case 3:
+		for i, v := range x {
+			out[i] = v * v * v
+		}
+	case 4:
+		for i, v := range x {
+			v2 := v * v
+			out[i] = v2 * v2
+		}
+	default:
+		for i, v := range x {
+			out[i] = math.Pow(v, c)
 		}
 	}
 }

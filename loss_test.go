@@ -390,3 +390,22 @@ func chainH(q, p []*gorgonia.Node) (*gorgonia.Node, error) {
 	}
 	return h, nil
 }
+
+// TestPowConst: the program's integer powers give math.Pow's bits, for
+// normal numbers of all sizes, zeros, infinities and NaN.
+func TestPowConst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.NaN(), 1e100, -1e-70}
+	for range 100000 {
+		x = append(x, (2*rng.Float64()-1)*math.Pow(10, 40*(2*rng.Float64()-1)))
+	}
+	out := make([]float64, len(x))
+	for _, c := range []float64{2, 3, 4, 2.5, -1} {
+		powConst(out, x, c)
+		for i, v := range x {
+			if w := math.Pow(v, c); math.Float64bits(out[i]) != math.Float64bits(w) && !(math.IsNaN(w) && math.IsNaN(out[i])) {
+				t.Fatalf("%v^%v = %v, math.Pow %v", v, c, out[i], w)
+			}
+		}
+	}
+}
