@@ -39,9 +39,10 @@ type fusedNet struct {
 	nPar   int
 	// Forward cache per hidden layer, row-major 2K×width: rows 0..K-1 hold
 	// the values (a, h), rows K..2K-1 their time tangents (ȧ, ḣ), so that
-	// one matrix product serves both. d1 = σ'(a) is K×width.
-	a, h, d1 [][]float64
-	out      []float64 // K×2D: [N | dN/dt]
+	// one matrix product serves both. The activation overwrites a with
+	// σ'(a), which is all the backward pass needs of it.
+	a, h [][]float64
+	out  []float64 // K×2D: [N | dN/dt]
 	// backward work space
 	gradPacked []float64 // all ∂L/∂θ, packed in parameter order
 	offsets    []int
@@ -69,7 +70,6 @@ func newFusedNet(net *network, k int) *fusedNet {
 	for _, w := range hidden {
 		f.a = append(f.a, make([]float64, 2*k*w))
 		f.h = append(f.h, make([]float64, 2*k*w))
-		f.d1 = append(f.d1, make([]float64, k*w))
 	}
 	f.out = make([]float64, k*2*f.dim)
 	f.params = make([][]float64, len(net.params))
@@ -142,8 +142,9 @@ func (f *fusedNet) forward(ts []float64) {
 }
 
 func (f *fusedNet) activate(l int) {
-	kw := len(f.d1[l])
-	a, da, h, dh, d1 := f.a[l][:kw], f.a[l][kw:], f.h[l][:kw], f.h[l][kw:], f.d1[l]
+	kw := len(f.a[l]) / 2
+	// d1 = σ'(a) takes a's place: each element is read before it is written.
+	a, da, h, dh, d1 := f.a[l][:kw], f.a[l][kw:], f.h[l][:kw], f.h[l][kw:], f.a[l][:kw]
 	switch f.net.act {
 	case Sin:
 		sinActivation(a, da, h, d1, dh)
@@ -190,7 +191,7 @@ func (f *fusedNet) backward(ts, g []float64) {
 		kw := k * w
 		ga := f.ga[:2*kw]
 		gb := gp[f.offsets[2*l+1] : f.offsets[2*l+1]+w]
-		f.activationBackward(f.h[l][:kw], f.d1[l], f.a[l][kw:], gh[:kw], gh[kw:], ga[:kw], ga[kw:], gb)
+		f.activationBackward(f.h[l][:kw], f.a[l][:kw], f.a[l][kw:], gh[:kw], gh[kw:], ga[:kw], ga[kw:], gb)
 		in := net.widths[l]
 		gW := gp[f.offsets[2*l] : f.offsets[2*l]+in*w]
 		if l == 0 {

@@ -5,7 +5,8 @@ import "hnnsolve/internal/asm"
 // sinActivation sets h = sin a, d1 = cos a and dh = d1⊙da elementwise: the
 // sine activation σ(a), its derivative σ'(a) and the tangent σ'(a)·da. The
 // values are sincos's, within 2 ulp of math.Sincos and identical to it
-// beyond |a| = 2^20 and for NaN and Inf. The slices must have equal lengths.
+// beyond |a| = 2^20 and for NaN and Inf. The slices must have equal lengths;
+// d1 may be a itself (each a[i] is read before d1[i] is written).
 func sinActivation(a, da, h, d1, dh []float64) {
 	n := len(a)
 	if len(da) != n || len(h) != n || len(d1) != n || len(dh) != n {
