@@ -25,22 +25,19 @@ func gemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ld
 // has them); the thin ones (a dimension of D, the phase-space size) to
 // plain loops, where a kernel call would cost more than it does.
 func serialGemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if beta == 0 {
-		for i := range m {
-			clear(c[i*ldc : i*ldc+n])
-		}
-	}
-	if m == 0 || n == 0 || kk == 0 {
-		return
-	}
 	// A(i, l) = a[i*rs + l*ks].
 	rs, ks := lda, 1
 	if tA == blas.Trans {
 		rs, ks = 1, lda
 	}
-	if m >= 4 && n >= 8 {
-		blockedGemm(m, n, kk, a, rs, ks, b, ldb, c, ldc)
+	if m >= 4 && n >= 8 && kk > 0 {
+		blockedGemm(m, n, kk, a, rs, ks, b, ldb, beta != 0, c, ldc)
 		return
+	}
+	if beta == 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
+		}
 	}
 	thinGemm(m, n, kk, a, rs, ks, b, ldb, c, ldc)
 }
@@ -89,15 +86,17 @@ func thinGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c []f
 	}
 }
 
-// blockedGemm adds A B to C, m >= 4, n >= 8, in 4×8 blocks over slices of
-// kc terms, so that a block's panels of A and B stay in the L1 cache. An
-// edge block that does not fit is computed whole, shifted back inside the
-// matrix, into a scratch block, and only its new part is added to C.
-func blockedGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c []float64, ldc int) {
+// blockedGemm sets C = A B, or adds A B to C if accumulate, with m >= 4,
+// n >= 8, kk >= 1, in 4×8 blocks over slices of kc terms, so that a block's
+// panels of A and B stay in the L1 cache. An edge block that does not fit
+// is computed whole, shifted back inside the matrix, into a scratch block,
+// and only its new part goes to C.
+func blockedGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, accumulate bool, c []float64, ldc int) {
 	const kc = 128
 	var scratch [4 * 8]float64
 	for l0 := 0; l0 < kk; l0 += kc {
 		nl := min(kc, kk-l0)
+		add := accumulate || l0 > 0
 		for i0 := 0; i0 < m; i0 += 4 {
 			i := min(i0, m-4)
 			ap := &a[i*rs+l0*ks]
@@ -105,15 +104,18 @@ func blockedGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c 
 				j := min(j0, n-8)
 				bp := &b[l0*ldb+j]
 				if i == i0 && j == j0 {
-					asm.Block4x8(nl, ap, rs, ks, bp, ldb, &c[i*ldc+j], ldc)
+					asm.Block4x8(nl, ap, rs, ks, bp, ldb, add, &c[i*ldc+j], ldc)
 					continue
 				}
-				scratch = [4 * 8]float64{}
-				asm.Block4x8(nl, ap, rs, ks, bp, ldb, &scratch[0], 8)
+				asm.Block4x8(nl, ap, rs, ks, bp, ldb, false, &scratch[0], 8)
 				for r := i0 - i; r < 4; r++ {
 					ci := c[(i+r)*ldc+j : (i+r)*ldc+j+8]
 					for q := j0 - j; q < 8; q++ {
-						ci[q] += scratch[r*8+q]
+						if add {
+							ci[q] += scratch[r*8+q]
+						} else {
+							ci[q] = scratch[r*8+q]
+						}
 					}
 				}
 			}

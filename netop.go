@@ -8,6 +8,7 @@ import (
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/floats"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -115,12 +116,11 @@ func (f *fusedNet) forward(ts []float64) {
 			}
 		} else {
 			// [a; ȧ] = [h; ḣ] W + [b; 0]
-			for i := range k {
-				copy(a[i*w:(i+1)*w], b)
-			}
-			clear(a[k*w:])
 			in := net.widths[l]
-			gemm(blas.NoTrans, 2*k, w, in, f.h[l-1], in, W, w, 1, a, w)
+			gemm(blas.NoTrans, 2*k, w, in, f.h[l-1], in, W, w, 0, a, w)
+			for i := range k {
+				floats.Add(a[i*w:(i+1)*w], b)
+			}
 		}
 		f.activate(l)
 	}

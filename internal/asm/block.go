@@ -11,10 +11,11 @@ import "unsafe"
 
 // Block4x8Go is the portable Block4x8:
 //
-//	C[r, q] += Σ_{l<kk} A(r, l) B[l, q],  r < 4, q < 8,
+//	C[r, q] (+)= Σ_{l<kk} A(r, l) B[l, q],  r < 4, q < 8,
 //
-// with A(r, l) = a[r*rs + l*ks], B[l, q] = b[l*ldb + q], C[r, q] = c[r*ldc + q].
-func Block4x8Go(kk int, a *float64, rs, ks int, b *float64, ldb int, c *float64, ldc int) {
+// with A(r, l) = a[r*rs + l*ks], B[l, q] = b[l*ldb + q], C[r, q] = c[r*ldc + q],
+// adding to C if accumulate and overwriting it otherwise.
+func Block4x8Go(kk int, a *float64, rs, ks int, b *float64, ldb int, accumulate bool, c *float64, ldc int) {
 	as := unsafe.Slice(a, 3*rs+(kk-1)*ks+1)
 	bs := unsafe.Slice(b, (kk-1)*ldb+8)
 	cs := unsafe.Slice(c, 3*ldc+8)
@@ -29,7 +30,11 @@ func Block4x8Go(kk int, a *float64, rs, ks int, b *float64, ldb int, c *float64,
 		}
 		ci := cs[r*ldc : r*ldc+8]
 		for q := range acc {
-			ci[q] += acc[q]
+			if accumulate {
+				ci[q] += acc[q]
+			} else {
+				ci[q] = acc[q]
+			}
 		}
 	}
 }

@@ -28,26 +28,34 @@ func TestBlock4x8(t *testing.T) {
 			a := random(rng, rows*lda)
 			b := random(rng, kk*ldb)
 			c0 := random(rng, 4*ldc)
-			want := append([]float64(nil), c0...)
+			prod := make([]float64, len(c0))
 			for r := range 4 {
 				for q := range 8 {
 					for l := range kk {
-						want[r*ldc+q] += a[r*rs+l*ks] * b[l*ldb+q]
+						prod[r*ldc+q] += a[r*rs+l*ks] * b[l*ldb+q]
 					}
 				}
 			}
-			for name, kern := range map[string]func(int, *float64, int, int, *float64, int, *float64, int){
+			for name, kern := range map[string]func(int, *float64, int, int, *float64, int, bool, *float64, int){
 				"Block4x8": Block4x8, "Block4x8Go": Block4x8Go,
 			} {
-				c := append([]float64(nil), c0...)
-				kern(kk, &a[0], rs, ks, &b[0], ldb, &c[0], ldc)
-				for i := range c {
-					col := i % ldc
-					if col >= 8 && c[i] != c0[i] {
-						t.Fatalf("%s kk=%d trans=%v: wrote outside the block at %d", name, kk, trans, i)
-					}
-					if d := math.Abs(c[i] - want[i]); d > 1e-14*float64(kk)*(1+math.Abs(want[i])) {
-						t.Fatalf("%s kk=%d trans=%v: c[%d] = %v, want %v", name, kk, trans, i, c[i], want[i])
+				for _, accumulate := range []bool{false, true} {
+					c := append([]float64(nil), c0...)
+					kern(kk, &a[0], rs, ks, &b[0], ldb, accumulate, &c[0], ldc)
+					for i := range c {
+						if i%ldc >= 8 {
+							if c[i] != c0[i] {
+								t.Fatalf("%s kk=%d trans=%v: wrote outside the block at %d", name, kk, trans, i)
+							}
+							continue
+						}
+						want := prod[i]
+						if accumulate {
+							want += c0[i]
+						}
+						if d := math.Abs(c[i] - want); d > 1e-14*float64(kk)*(1+math.Abs(want)) {
+							t.Fatalf("%s kk=%d trans=%v accumulate=%v: c[%d] = %v, want %v", name, kk, trans, accumulate, i, c[i], want)
+						}
 					}
 				}
 			}
@@ -67,12 +75,12 @@ func BenchmarkBlock4x8(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const kk = 50
 	a, bm, c := random(rng, 4*kk), random(rng, kk*8), make([]float64, 32)
-	for name, kern := range map[string]func(int, *float64, int, int, *float64, int, *float64, int){
+	for name, kern := range map[string]func(int, *float64, int, int, *float64, int, bool, *float64, int){
 		"asm": Block4x8, "go": Block4x8Go,
 	} {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				kern(kk, &a[0], kk, 1, &bm[0], 8, &c[0], 8)
+				kern(kk, &a[0], kk, 1, &bm[0], 8, true, &c[0], 8)
 			}
 			b.ReportMetric(float64(2*4*8*kk)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

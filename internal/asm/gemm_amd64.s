@@ -2,20 +2,20 @@
 
 #include "textflag.h"
 
-// func block4x8FMA(kk int, a *float64, rs, ks int, b *float64, ldb int, c *float64, ldc int)
+// func block4x8FMA(kk int, a *float64, rs, ks int, b *float64, ldb int, accumulate bool, c *float64, ldc int)
 //
-// C[r, 0:8] += Σ_{l<kk} a[r*rs + l*ks] b[l*ldb : l*ldb+8], r = 0..3.
+// C[r, 0:8] (+)= Σ_{l<kk} a[r*rs + l*ks] b[l*ldb : l*ldb+8], r = 0..3.
 // The 4×8 block of C lives in Y0-Y7 (two registers a row) through the loop:
 // per l, two loads of B's row, four broadcasts of A, eight FMAs.
-TEXT ·block4x8FMA(SB), NOSPLIT, $0-64
+TEXT ·block4x8FMA(SB), NOSPLIT, $0-72
 	MOVQ kk+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R8
 	MOVQ ks+24(FP), R9
 	MOVQ b+32(FP), DI
 	MOVQ ldb+40(FP), R10
-	MOVQ c+48(FP), DX
-	MOVQ ldc+56(FP), R11
+	MOVQ c+56(FP), DX
+	MOVQ ldc+64(FP), R11
 	SHLQ $3, R8
 	SHLQ $3, R9
 	SHLQ $3, R10
@@ -58,6 +58,9 @@ loop:
 	JNZ          loop
 
 store:
+	MOVBQZX accumulate+48(FP), AX
+	TESTQ   AX, AX
+	JZ      overwrite
 	VADDPD  (DX), Y0, Y0
 	VADDPD  32(DX), Y1, Y1
 	VMOVUPD Y0, (DX)
@@ -75,6 +78,21 @@ store:
 	ADDQ    R11, DX
 	VADDPD  (DX), Y6, Y6
 	VADDPD  32(DX), Y7, Y7
+	VMOVUPD Y6, (DX)
+	VMOVUPD Y7, 32(DX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPD Y0, (DX)
+	VMOVUPD Y1, 32(DX)
+	ADDQ    R11, DX
+	VMOVUPD Y2, (DX)
+	VMOVUPD Y3, 32(DX)
+	ADDQ    R11, DX
+	VMOVUPD Y4, (DX)
+	VMOVUPD Y5, 32(DX)
+	ADDQ    R11, DX
 	VMOVUPD Y6, (DX)
 	VMOVUPD Y7, 32(DX)
 	VZEROUPPER
