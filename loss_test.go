@@ -165,12 +165,14 @@ func TestFusedMatchesPlainGraph(t *testing.T) {
 	for _, act := range []Activation{Sin, Sigmoid, Tanh} {
 		for si, hidden := range [][]int{{20, 30}, {150, 140}, {40}, {9}} {
 			sys := systems[si%2]
-			name := fmt.Sprintf("%v/%v/D=%d", act, hidden, len(sys.z0))
+			// 23 points fit in one block of the first layer's rows, 70 take
+			// three (fusedNet.w1Rows).
+			k := []int{23, 70}[si/2]
+			name := fmt.Sprintf("%v/%v/D=%d/K=%d", act, hidden, len(sys.z0), k)
 			z0 := sys.z0
 			rng := rand.New(rand.NewPCG(11, 12))
 			net := newNetwork(hidden, len(z0), act)
 			net.init(rng)
-			const k = 23
 			ts := make([]float64, k)
 			for i := range ts {
 				ts[i] = 6 * rng.Float64()

@@ -41,7 +41,8 @@ type fusedNet struct {
 	// Forward cache per hidden layer, row-major 2K×width: rows 0..K-1 hold
 	// the values (a, h), rows K..2K-1 their time tangents (ȧ, ḣ), so that
 	// one matrix product serves both. The activation overwrites a with
-	// σ'(a), which is all the backward pass needs of it.
+	// σ'(a), which is all the backward pass needs of it. The first layer's
+	// a is K×width: its ȧ is W_1 in every row.
 	a, h [][]float64
 	out  []float64 // K×2D: [N | dN/dt]
 	// backward work space
@@ -49,6 +50,7 @@ type fusedNet struct {
 	offsets    []int
 	ga, gh     []float64 // 2K×maxWidth: [G_a; G_ȧ], [G_h; G_ḣ]
 	wt         []float64 // a weight matrix, transposed
+	w1Rows     []float64 // W_1 in each of a block of rows: the first layer's ȧ
 	// The output layer's products have D columns or rows, too few for the
 	// 4×8 blocks of the matrix kernel: they run on copies padded with zeros
 	// to dp = 8⌈D/8⌉ columns and dq = 4⌈D/4⌉ rows.
@@ -68,8 +70,12 @@ var fusedIDs atomic.Uint64
 func newFusedNet(net *network, k int) *fusedNet {
 	f := &fusedNet{id: fusedIDs.Add(1), net: net, k: k, dim: net.widths[len(net.widths)-1]}
 	hidden := net.widths[1 : len(net.widths)-1]
-	for _, w := range hidden {
-		f.a = append(f.a, make([]float64, 2*k*w))
+	for l, w := range hidden {
+		rows := 2 * k
+		if l == 0 {
+			rows = k // ȧ_1 = W_1 in every row: not stored
+		}
+		f.a = append(f.a, make([]float64, rows*w))
 		f.h = append(f.h, make([]float64, 2*k*w))
 	}
 	f.out = make([]float64, k*2*f.dim)
@@ -85,6 +91,7 @@ func newFusedNet(net *network, k int) *fusedNet {
 	mw := net.maxWidth()
 	f.ga, f.gh = make([]float64, 2*k*mw), make([]float64, 2*k*mw)
 	f.wt = make([]float64, mw*max(mw, f.dim))
+	f.w1Rows = make([]float64, min(k, 32)*net.widths[1])
 	w := net.widths[len(net.widths)-2]
 	f.dp, f.dq = 8*((f.dim+7)/8), 4*((f.dim+3)/4)
 	f.woPad, f.outPad = make([]float64, w*f.dp), make([]float64, 2*k*f.dp)
@@ -105,24 +112,33 @@ func (f *fusedNet) forward(ts []float64) {
 		w := net.widths[l+1]
 		W, b := f.params[2*l], f.params[2*l+1]
 		a := f.a[l]
+		h := f.h[l]
 		if l == 0 {
-			// h_0 = t, ḣ_0 = 1: a rank-one update, no product needed.
-			for i, t := range ts {
-				row, drow := a[i*w:(i+1)*w], a[(k+i)*w:(k+i+1)*w]
-				for j := range w {
-					row[j] = t*W[j] + b[j]
-					drow[j] = W[j]
+			// h_0 = t, ḣ_0 = 1: a = t W_1 + b_1 and ȧ = W_1, activated a
+			// block of rows at a time, while in cache, against W_1 repeated.
+			rows := len(f.w1Rows) / w
+			for i := range rows {
+				copy(f.w1Rows[i*w:(i+1)*w], W)
+			}
+			for i0 := 0; i0 < k; i0 += rows {
+				i1 := min(i0+rows, k)
+				for i := i0; i < i1; i++ {
+					t, row := ts[i], a[i*w:(i+1)*w]
+					for j := range w {
+						row[j] = t*W[j] + b[j]
+					}
 				}
+				f.activate(a[i0*w:i1*w], f.w1Rows[:(i1-i0)*w], h[i0*w:i1*w], h[(k+i0)*w:(k+i1)*w])
 			}
-		} else {
-			// [a; ȧ] = [h; ḣ] W + [b; 0]
-			in := net.widths[l]
-			gemm(blas.NoTrans, 2*k, w, in, f.h[l-1], in, W, w, 0, a, w)
-			for i := range k {
-				floats.Add(a[i*w:(i+1)*w], b)
-			}
+			continue
 		}
-		f.activate(l)
+		// [a; ȧ] = [h; ḣ] W + [b; 0]
+		in := net.widths[l]
+		gemm(blas.NoTrans, 2*k, w, in, f.h[l-1], in, W, w, 0, a, w)
+		for i := range k {
+			floats.Add(a[i*w:(i+1)*w], b)
+		}
+		f.activate(a[:k*w], a[k*w:], h[:k*w], h[k*w:])
 	}
 	// Output layer: [N; dN/dt] = [h; ḣ] W_o + [b_o; 0], into [N | dN/dt]
 	// (K×2D).
@@ -141,10 +157,9 @@ func (f *fusedNet) forward(ts []float64) {
 	}
 }
 
-func (f *fusedNet) activate(l int) {
-	kw := len(f.a[l]) / 2
-	// d1 = σ'(a) takes a's place: each element is read before it is written.
-	a, da, h, dh, d1 := f.a[l][:kw], f.a[l][kw:], f.h[l][:kw], f.h[l][kw:], f.a[l][:kw]
+// activate sets h = σ(a), ḣ = σ'(a) ȧ (dh) and overwrites a with σ'(a).
+func (f *fusedNet) activate(a, da, h, dh []float64) {
+	d1 := a // each element is read before it is written
 	switch f.net.act {
 	case Sin:
 		sinActivation(a, da, h, d1, dh)
@@ -187,23 +202,30 @@ func (f *fusedNet) backward(ts, g []float64) {
 	gh := f.gh[:2*k*w]
 	gemm(blas.NoTrans, 2*k, w, dq, f.gPad, dq, f.woTPad, w, 0, gh, w)
 	for l := L - 1; l >= 0; l-- {
-		w := net.widths[l+1]
+		w, in := net.widths[l+1], net.widths[l]
 		kw := k * w
-		ga := f.ga[:2*kw]
-		gb := gp[f.offsets[2*l+1] : f.offsets[2*l+1]+w]
-		f.activationBackward(f.h[l][:kw], f.a[l][:kw], f.a[l][kw:], gh[:kw], gh[kw:], ga[:kw], ga[kw:], gb)
-		in := net.widths[l]
+		h, d1 := f.h[l], f.a[l][:kw]
 		gW := gp[f.offsets[2*l] : f.offsets[2*l]+in*w]
+		gb := gp[f.offsets[2*l+1] : f.offsets[2*l+1]+w]
+		clear(gb)
 		if l == 0 {
-			// h_0 = t, ḣ_0 = 1.
+			// h_0 = t, ḣ_0 = 1, ȧ = W_1: ∂L/∂W_1 = Σ_rows t G_a + G_ȧ,
+			// row by row, without storing G_a and G_ȧ.
+			W := f.params[0]
+			ga, gda := f.ga[:w], f.ga[w:2*w]
 			clear(gW)
 			for i, t := range ts {
-				rowA, rowDA := ga[i*w:(i+1)*w], ga[(k+i)*w:(k+i+1)*w]
+				r, dr := i*w, (k+i)*w
+				f.activationBackward(h[r:r+w], d1[r:r+w], W, gh[r:r+w], gh[dr:dr+w], ga, gda, gb)
 				for j := range w {
-					gW[j] += t*rowA[j] + rowDA[j]
+					gW[j] += t*ga[j] + gda[j]
 				}
 			}
 			break
+		}
+		ga := f.ga[:2*kw]
+		for r := 0; r < kw; r += w {
+			f.activationBackward(h[r:r+w], d1[r:r+w], f.a[l][kw+r:kw+r+w], gh[r:r+w], gh[kw+r:kw+r+w], ga[r:r+w], ga[kw+r:kw+r+w], gb)
 		}
 		// ∂L/∂W_l = [h; ḣ]ᵀ [G_a; G_ȧ], one product over 2K rows.
 		gemm(blas.Trans, in, w, 2*k, f.h[l-1], in, ga, w, 0, gW, w)
@@ -225,34 +247,31 @@ func transpose(dst, m []float64, r, c int) []float64 {
 	return dst
 }
 
-// activationBackward: G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ, G_ȧ = G_ḣ σ'(a), and
-// the bias gradient Σ_rows G_a in the same pass, with σ”(a) written in terms
-// of the cached h = σ(a) and d1 = σ'(a), so no transcendental function is
-// evaluated twice. All are K×w, w = len(gb).
+// activationBackward computes, for one row of w = len(gb) units,
+// G_a = G_h σ'(a) + G_ḣ σ”(a) ȧ and G_ȧ = G_ḣ σ'(a), and adds G_a to the
+// bias gradient gb. σ”(a) is written in terms of the cached h = σ(a) and
+// d1 = σ'(a), so no transcendental function is evaluated twice.
 func (f *fusedNet) activationBackward(h, d1, da, gh, gdh, ga, gda, gb []float64) {
 	w := len(gb)
-	clear(gb)
-	for r := 0; r < len(ga); r += w {
-		h, d1, da, gh, gdh, ga, gda := h[r:r+w], d1[r:r+w], da[r:r+w], gh[r:r+w], gdh[r:r+w], ga[r:r+w], gda[r:r+w]
-		switch f.net.act {
-		case Sin: // σ'' = -sin
-			for j := range gb {
-				g := gh[j]*d1[j] - gdh[j]*h[j]*da[j]
-				ga[j], gda[j] = g, gdh[j]*d1[j]
-				gb[j] += g
-			}
-		case Tanh: // σ'' = -2 tanh σ'
-			for j := range gb {
-				g := gh[j]*d1[j] - 2*gdh[j]*h[j]*d1[j]*da[j]
-				ga[j], gda[j] = g, gdh[j]*d1[j]
-				gb[j] += g
-			}
-		case Sigmoid: // σ'' = σ'(1 - 2σ)
-			for j := range gb {
-				g := gh[j]*d1[j] + gdh[j]*d1[j]*(1-2*h[j])*da[j]
-				ga[j], gda[j] = g, gdh[j]*d1[j]
-				gb[j] += g
-			}
+	h, d1, da, gh, gdh, ga, gda = h[:w], d1[:w], da[:w], gh[:w], gdh[:w], ga[:w], gda[:w]
+	switch f.net.act {
+	case Sin: // σ'' = -sin
+		for j := range gb {
+			g := gh[j]*d1[j] - gdh[j]*h[j]*da[j]
+			ga[j], gda[j] = g, gdh[j]*d1[j]
+			gb[j] += g
+		}
+	case Tanh: // σ'' = -2 tanh σ'
+		for j := range gb {
+			g := gh[j]*d1[j] - 2*gdh[j]*h[j]*d1[j]*da[j]
+			ga[j], gda[j] = g, gdh[j]*d1[j]
+			gb[j] += g
+		}
+	case Sigmoid: // σ'' = σ'(1 - 2σ)
+		for j := range gb {
+			g := gh[j]*d1[j] + gdh[j]*d1[j]*(1-2*h[j])*da[j]
+			ga[j], gda[j] = g, gdh[j]*d1[j]
+			gb[j] += g
 		}
 	}
 }
