@@ -15,13 +15,7 @@ import (
 // edges, with leading dimensions larger than the rows.
 func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	rnd := func(n int) []float64 {
-		x := make([]float64, n)
-		for i := range x {
-			x[i] = 2*rng.Float64() - 1
-		}
-		return x
-	}
+	rnd := func(n int) []float64 { return uniformSlice(rng, n) }
 	for _, m := range []int{1, 3, 4, 5, 9, 50, 103} {
 		for _, n := range []int{1, 2, 7, 8, 9, 17, 50} {
 			for _, kk := range []int{1, 2, 5, 50, 400} {
@@ -85,13 +79,7 @@ func TestGemm(t *testing.T) {
 // K = 2000, width 128 (2K = 4000 stacked rows), in GFLOP/s.
 func BenchmarkGemm(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	rnd := func(n int) []float64 {
-		x := make([]float64, n)
-		for i := range x {
-			x[i] = 2*rng.Float64() - 1
-		}
-		return x
-	}
+	rnd := func(n int) []float64 { return uniformSlice(rng, n) }
 	const rows, w = 4000, 128
 	h, g, c := rnd(rows*w), rnd(rows*w), make([]float64, rows*w)
 	W, gW := rnd(w*w), make([]float64, w*w)
@@ -109,4 +97,13 @@ func BenchmarkGemm(b *testing.B) {
 			b.ReportMetric(2*rows*w*w*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
+}
+
+// uniformSlice is n numbers uniform on [-1, 1).
+func uniformSlice(rng *rand.Rand, n int) []float64 {
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = 2*rng.Float64() - 1
+	}
+	return x
 }
