@@ -22,8 +22,7 @@ func gemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ld
 // serialGemm is a single-threaded, allocation-free C = op(A) B + beta C,
 // beta 0 or 1. Products with at least 4 rows and 8 columns go to a
 // register-blocked kernel (asm.Block4x8: AVX2 and FMA assembly where the CPU
-// has them); the thin ones (a dimension of D, the phase-space size) to
-// plain loops, where a kernel call would cost more than it does.
+// has them); thinner ones (hidden layers narrower than 8) to plain loops.
 func serialGemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	// A(i, l) = a[i*rs + l*ks].
 	rs, ks := lda, 1
@@ -43,8 +42,8 @@ func serialGemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float
 }
 
 // thinGemm adds A B to C a pair of C's columns at a time, with the pair's
-// two sums in registers: the products with D (the phase-space size) columns
-// or rows. A(i, l) = a[i*rs + l*ks] with ks = 1 or rs = 1. Read by rows
+// two sums in registers, for products too thin for the 4×8 blocks.
+// A(i, l) = a[i*rs + l*ks] with ks = 1 or rs = 1. Read by rows
 // (ks = 1), each row's pair is a pair of dot products; by columns, A's row
 // l updates all of C's rows at once.
 func thinGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c []float64, ldc int) {
