@@ -5,6 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
 )
 
 // gemm computes C = op(A) B + beta C (row-major), beta 0 or 1. OpenBLAS
@@ -20,16 +21,18 @@ func gemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ld
 }
 
 // serialGemm is a single-threaded, allocation-free C = op(A) B + beta C,
-// beta 0 or 1. Products with at least 4 rows and 8 columns go to a
-// register-blocked kernel (asm.Block4x8: AVX2 and FMA assembly where the CPU
-// has them); thinner ones (hidden layers narrower than 8) to plain loops.
+// beta 0 or 1. Where the CPU has AVX2 and FMA, products with at least 4 rows
+// and 8 columns go to the register-blocked assembly kernel (asm.Block4x8);
+// elsewhere those with 8 columns or more go to gonum's vector loops (SSE2
+// assembly on amd64), a row of C at a time; thinner ones (hidden layers
+// narrower than 8) to plain loops.
 func serialGemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	// A(i, l) = a[i*rs + l*ks].
 	rs, ks := lda, 1
 	if tA == blas.Trans {
 		rs, ks = 1, lda
 	}
-	if m >= 4 && n >= 8 && kk > 0 {
+	if asm.HasFMA && m >= 4 && n >= 8 && kk > 0 {
 		blockedGemm(m, n, kk, a, rs, ks, b, ldb, beta != 0, c, ldc)
 		return
 	}
@@ -38,7 +41,32 @@ func serialGemm(tA blas.Transpose, m, n, kk int, a []float64, lda int, b []float
 			clear(c[i*ldc : i*ldc+n])
 		}
 	}
+	if n >= 8 {
+		axpyGemm(m, n, kk, a, rs, ks, b, ldb, c, ldc)
+		return
+	}
 	thinGemm(m, n, kk, a, rs, ks, b, ldb, c, ldc)
+}
+
+// axpyGemm adds A B to C as rows of C plus multiples of rows of B, with
+// A(i, l) = a[i*rs + l*ks], ks = 1 or rs = 1: in A's row order when A is
+// read by rows, in B's row order when by columns.
+func axpyGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, c []float64, ldc int) {
+	if ks == 1 {
+		for i := range m {
+			ci := c[i*ldc : i*ldc+n]
+			for l, x := range a[i*rs : i*rs+kk] {
+				floats.AddScaled(ci, x, b[l*ldb:l*ldb+n])
+			}
+		}
+		return
+	}
+	for l := range kk {
+		bl := b[l*ldb : l*ldb+n]
+		for i, x := range a[l*ks : l*ks+m] {
+			floats.AddScaled(c[i*ldc:i*ldc+n], x, bl)
+		}
+	}
 }
 
 // thinGemm adds A B to C a pair of C's columns at a time, with the pair's
