@@ -16,8 +16,10 @@ import (
 // The fused network is one gorgonia Op for the whole of N(t) and its time
 // tangent dN/dt, with a hand-written backward pass, instead of the few dozen
 // small nodes of netGraph. It keeps what the backward pass needs in buffers
-// allocated once, and multiplies with BLAS (gonum's pure Go by default,
-// OpenBLAS with -tags openblas).
+// allocated once, and multiplies with gemm (gemm.go: an AVX2/FMA kernel
+// where the CPU has one, gonum's loops elsewhere, OpenBLAS with
+// -tags openblas). Values and tangents are stacked, [h; ḣ], so that one
+// product serves both.
 //
 // Forward, per hidden layer l = 1..L, from h_0 = t, ḣ_0 = 1 (K×1):
 //
