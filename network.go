@@ -172,13 +172,13 @@ type netGraph struct {
 
 // columns returns N_i and dN_i/dt as length-k vectors.
 func (ng *netGraph) columns(i int) (n, dn *gorgonia.Node, err error) {
-	if n, err = gorgonia.Slice(ng.out, nil, gorgonia.S(i)); err != nil {
+	if n, err = columnOf(ng.out, i); err != nil {
 		return nil, nil, err
 	}
 	if ng.fused != nil {
-		dn, err = gorgonia.Slice(ng.out, nil, gorgonia.S(ng.fused.dim+i))
+		dn, err = columnOf(ng.out, ng.fused.dim+i)
 	} else {
-		dn, err = gorgonia.Slice(ng.dout, nil, gorgonia.S(i))
+		dn, err = columnOf(ng.dout, i)
 	}
 	return n, dn, err
 }
