@@ -59,8 +59,8 @@ func (op columnOp) OverwritesInput() int { return -1 }
 func (op columnOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "hnnsolve.column(%d,%d)[%d]", op.rows, op.cols, op.col)
 }
-func (op columnOp) Hashcode() uint32    { return hashOf(op) }
-func (op columnOp) String() string      { return fmt.Sprintf("column[%d]", op.col) }
+func (op columnOp) Hashcode() uint32   { return hashOf(op) }
+func (op columnOp) String() string     { return fmt.Sprintf("column[%d]", op.col) }
 func (op columnOp) DiffWRT(int) []bool { return []bool{true} }
 func (op columnOp) SymDiff(_ gorgonia.Nodes, _, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	g, err := gorgonia.ApplyOp(columnGradOp(op), grad)
