@@ -292,6 +292,9 @@ var ErrAnalysis = errors.New("hnnsolve: error analysis failed")
 // error and the ratios. Bad settings give errors wrapping ErrSettings.
 func (s *Solution) Analyze(set *AnalysisSettings) (r *Report, err error) {
 	defer recoverGorgonia(&err, ErrAnalysis)
+	if s.empty() {
+		return nil, fmt.Errorf("%w: the Solution holds no network", ErrAnalysis)
+	}
 	grid, ref, err := s.analysisGrid(set)
 	if err != nil {
 		return nil, err
@@ -1052,7 +1055,11 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "Eq. 22 holds: %s; rigorous bounds hold: %v (log-norm), %v (transfer); Eq. 18 correlation with the true error: %.3f\n",
 			eq22, r.GronwallHolds, r.TransferHolds, r.Eq18Correlation)
 	}
-	fmt.Fprintf(&b, "grid: %d points on [%.4g, %.4g]\n", len(r.Grid), r.Grid[0], r.Grid[len(r.Grid)-1])
+	if len(r.Grid) == 0 {
+		b.WriteString("grid: none\n")
+	} else {
+		fmt.Fprintf(&b, "grid: %d points on [%.4g, %.4g]\n", len(r.Grid), r.Grid[0], r.Grid[len(r.Grid)-1])
+	}
 	return b.String()
 }
 

@@ -348,7 +348,9 @@ func coordName(i, dim int) string {
 }
 
 // GradH returns ∇H(z) = (∂H/∂q, ∂H/∂p), derived automatically from the
-// expression h, at the phase-space point z = (q_1..q_d, p_1..p_d).
+// expression h, at the phase-space point z = (q_1..q_d, p_1..p_d). A
+// non-finite derivative (H singular at z) is an error wrapping
+// ErrHamiltonian.
 func GradH(h Hamiltonian, z []float64) ([]float64, error) {
 	if err := checkState(z); err != nil {
 		return nil, err
@@ -361,11 +363,30 @@ func GradH(h Hamiltonian, z []float64) ([]float64, error) {
 	if err := ev.eval([][]float64{z}, nil, grad, nil); err != nil {
 		return nil, err
 	}
+	if err := checkDerivative("∂H/∂", grad, len(z), z); err != nil {
+		return nil, err
+	}
 	return grad, nil
 }
 
+// checkDerivative reports the first non-finite entry of ∇H or D²H at z (H
+// singular there) as an ErrHamiltonian.
+func checkDerivative(what string, v []float64, dim int, z []float64) error {
+	for i, x := range v {
+		if !isFinite(x) {
+			name := what + coordName(i, dim)
+			if len(v) > dim {
+				name = what + coordName(i/dim, dim) + "∂" + coordName(i%dim, dim)
+			}
+			return fmt.Errorf("%w: %s = %v at z = %v (H is singular there)", ErrHamiltonian, name, x, z)
+		}
+	}
+	return nil
+}
+
 // HessianH returns the Hessian D²H(z) (row-major, len(z)×len(z)), derived
-// automatically from the expression h by differentiating ∇H once more.
+// automatically from the expression h by differentiating ∇H once more. A
+// non-finite entry is an error wrapping ErrHamiltonian, as for GradH.
 func HessianH(h Hamiltonian, z []float64) ([]float64, error) {
 	if err := checkState(z); err != nil {
 		return nil, err
@@ -376,6 +397,9 @@ func HessianH(h Hamiltonian, z []float64) ([]float64, error) {
 	}
 	hess := make([]float64, len(z)*len(z))
 	if err := ev.eval([][]float64{z}, nil, nil, hess); err != nil {
+		return nil, err
+	}
+	if err := checkDerivative("∂²H/∂", hess, len(z), z); err != nil {
 		return nil, err
 	}
 	return hess, nil

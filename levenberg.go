@@ -79,17 +79,17 @@ func newLMProblem(net *network, ev *hamiltonianEvaluator, ts, z0 []float64, t0 f
 	return lp
 }
 
-// input returns unit i of layer l's input and its time derivative: the time
-// itself (derivative 1) for the first layer.
-func (pt *lmPoint) input(t float64, l, i int) (h, dh float64) {
+// input returns unit i of layer l's input and its time derivative: the
+// network's input time τ = t - t0 (derivative 1) for the first layer.
+func (pt *lmPoint) input(tau float64, l, i int) (h, dh float64) {
 	if l == 0 {
-		return t, 1
+		return tau, 1
 	}
 	return pt.h[l-1][i], pt.dh[l-1][i]
 }
 
-// forwardPoint runs the network at t keeping what the reverse pass needs.
-func (lp *lmProblem) forwardPoint(t float64, pt *lmPoint) {
+// forwardPoint runs the network at input time τ = t - t0 keeping what the reverse pass needs.
+func (lp *lmProblem) forwardPoint(tau float64, pt *lmPoint) {
 	net := lp.net
 	L := len(pt.h)
 	for l := 0; l <= L; l++ {
@@ -104,7 +104,7 @@ func (lp *lmProblem) forwardPoint(t float64, pt *lmPoint) {
 		copy(a, b)
 		clear(da)
 		for i := range in {
-			hi, dhi := pt.input(t, l, i)
+			hi, dhi := pt.input(tau, l, i)
 			row := W[i*out : (i+1)*out]
 			for j, w := range row {
 				a[j] += hi * w
@@ -126,7 +126,7 @@ func (lp *lmProblem) residuals(r []float64) (float64, error) {
 	d := lp.dim / 2
 	for n, t := range lp.ts {
 		pt := &lp.pts[n]
-		lp.forwardPoint(t, pt)
+		lp.forwardPoint(t-lp.t0, pt)
 		f, _ := lp.param.eval(t, lp.t0)
 		for i := range lp.dim {
 			lp.zs[n][i] = lp.z0[i] + f*pt.n[i]
@@ -189,7 +189,7 @@ func (lp *lmProblem) jacobian(jac []float64) {
 			}
 			cN[i] += df * sk
 			cdN[i] = f * sk
-			lp.vjp(t, pt, cN, cdN, jac[row*lp.nPar:(row+1)*lp.nPar], gh, gdh, ga, gda)
+			lp.vjp(t-lp.t0, pt, cN, cdN, jac[row*lp.nPar:(row+1)*lp.nPar], gh, gdh, ga, gda)
 			row++
 		}
 		if lp.lambda > 0 {
@@ -197,15 +197,15 @@ func (lp *lmProblem) jacobian(jac []float64) {
 			for j := range D {
 				cN[j], cdN[j] = se*f*g[j], 0
 			}
-			lp.vjp(t, pt, cN, cdN, jac[row*lp.nPar:(row+1)*lp.nPar], gh, gdh, ga, gda)
+			lp.vjp(t-lp.t0, pt, cN, cdN, jac[row*lp.nPar:(row+1)*lp.nPar], gh, gdh, ga, gda)
 			row++
 		}
 	}
 }
 
-// vjp writes ∂(c_N·N + c_Ṅ·Ṅ)/∂θ at one time into out (parameter order),
+// vjp writes ∂(c_N·N + c_Ṅ·Ṅ)/∂θ at input time τ = t - t0 into out (parameter order),
 // the single-time form of the fused network's backward pass.
-func (lp *lmProblem) vjp(t float64, pt *lmPoint, cN, cdN, out, gh, gdh, ga, gda []float64) {
+func (lp *lmProblem) vjp(tau float64, pt *lmPoint, cN, cdN, out, gh, gdh, ga, gda []float64) {
 	net := lp.net
 	L := len(pt.h)
 	offs := lp.offsets
@@ -244,7 +244,7 @@ func (lp *lmProblem) vjp(t float64, pt *lmPoint, cN, cdN, out, gh, gdh, ga, gda 
 		gW, gb, W := out[offs[2*l]:offs[2*l]+in*w], out[offs[2*l+1]:offs[2*l+1]+w], net.params[2*l]
 		copy(gb, ga[:w])
 		for i := range in {
-			hi, dhi := pt.input(t, l, i)
+			hi, dhi := pt.input(tau, l, i)
 			row := gW[i*w : (i+1)*w]
 			for j := range w {
 				row[j] = hi*ga[j] + dhi*gda[j]

@@ -95,10 +95,13 @@ func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0
 }
 
 // setTimes writes the collocation times and f, f' into the input nodes.
+// The network's input is τ = t - t0, the time since the start of its
+// interval (the paper's t0 = 0), so that a problem gives the same network
+// wherever its interval lies.
 func (lg *lossGraph) setTimes(ts []float64, param Param, t0 float64) {
 	tb, fb, dfb := lg.prog.value(lg.net.t), lg.prog.value(lg.f), lg.prog.value(lg.df)
 	for i, t := range ts {
-		tb[i] = t
+		tb[i] = t - t0
 		fb[i], dfb[i] = param.eval(t, t0)
 	}
 }

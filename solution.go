@@ -13,8 +13,15 @@ import (
 )
 
 // Solution is a trained Hamiltonian network: a continuous, differentiable
-// approximation ẑ(t) = Z0 + f(t) N(t) of the solution on [T0, T]. Its
+// approximation ẑ(t) = Z0 + f(t) N(t - T0) of the solution on [T0, T]. Its
 // methods are safe for concurrent use.
+//
+// At, Trajectory, Velocity, Energy and Residual evaluate the network's
+// formula at any time they are given: outside [T0, T] that is an
+// extrapolation, which the paper notes grows rapidly inaccurate away from
+// the interval (StateAt refuses it), and a time that is not finite gives
+// NaN in its entries. A zero Solution holds no network: its methods return
+// nil, an empty matrix or an error.
 type Solution struct {
 	// EpochsRun is the number of epochs trained.
 	EpochsRun int
@@ -34,9 +41,6 @@ type Solution struct {
 	segs     []segment // one network per segment of [T0, T], in time order
 	loss     []float64
 	e0       float64
-	// perturbDefault: Settings.Perturb was left to its default, which
-	// scales with the length of each segment
-	perturbDefault bool
 
 	mu   sync.Mutex // guards eval
 	eval *hamiltonianEvaluator
@@ -65,7 +69,7 @@ func (s *Solution) Loss() []float64 { return slices.Clone(s.loss) }
 func (s *Solution) dim() int { return len(s.problem.Z0) }
 
 // segment is one network of the chain and the interval it solves:
-// ẑ(t) = z0 + f(t - t0) N(t) on [t0, t1].
+// ẑ(t) = z0 + f(t - t0) N(t - t0) on [t0, t1].
 type segment struct {
 	t0, t1 float64
 	z0     []float64
@@ -96,6 +100,9 @@ func (s *Solution) maxWidth() int {
 // Segments returns the boundaries of the chained segments, T0 = b[0] <
 // b[1] < ... < b[len-1] = T (two values without chaining).
 func (s *Solution) Segments() []float64 {
+	if s.empty() {
+		return nil
+	}
 	b := []float64{s.segs[0].t0}
 	for _, sg := range s.segs {
 		b = append(b, sg.t1)
@@ -107,7 +114,7 @@ func (s *Solution) Segments() []float64 {
 // (either may be nil).
 func (s *Solution) point(t float64, z, dz, n, dn, buf []float64) {
 	sg := s.segmentAt(t)
-	sg.net.forward(t, n, dn, buf)
+	sg.net.forward(t-sg.t0, n, dn, buf) // the network's input is τ = t - t0
 	f, df := s.settings.Param.eval(t, sg.t0)
 	for i, z0 := range sg.z0 {
 		if z != nil {
@@ -135,17 +142,36 @@ func (s *Solution) states(ts []float64, z, dz []float64) {
 	}
 }
 
-// At returns ẑ(t), len 2d. At(T0) is Z0 exactly. With chaining, ẑ is
-// continuous at the segment boundaries (each segment starts exactly at the
-// end state of the one before) and dẑ/dt there is the later segment's.
+// empty reports a Solution that holds no network (the zero value).
+func (s *Solution) empty() bool { return len(s.segs) == 0 }
+
+// At returns ẑ(t), len 2d, at any t (see Solution on extrapolation; StateAt
+// checks t). At(T0) is Z0 exactly. With chaining, ẑ is continuous at the
+// segment boundaries (each segment starts exactly at the end state of the
+// one before) and dẑ/dt there is the later segment's.
 func (s *Solution) At(t float64) []float64 {
+	if s.empty() {
+		return nil
+	}
 	z := make([]float64, s.dim())
 	s.states([]float64{t}, z, nil)
 	return z
 }
 
+// StateAt returns ẑ(t) for t in [T0, T], and an error wrapping ErrProblem
+// for a t outside the interval the network was trained on, or not finite.
+func (s *Solution) StateAt(t float64) ([]float64, error) {
+	if s.empty() {
+		return nil, fmt.Errorf("%w: the Solution holds no network", ErrProblem)
+	}
+	if !(t >= s.problem.T0 && t <= s.problem.T) {
+		return nil, fmt.Errorf("%w: t = %v is outside the trained interval [%v, %v]", ErrProblem, t, s.problem.T0, s.problem.T)
+	}
+	return s.At(t), nil
+}
+
 func (s *Solution) dense(ts []float64, data []float64) *mat.Dense {
-	if len(ts) == 0 {
+	if len(ts) == 0 || s.empty() {
 		return &mat.Dense{}
 	}
 	return mat.NewDense(len(ts), s.dim(), data)
@@ -153,6 +179,9 @@ func (s *Solution) dense(ts []float64, data []float64) *mat.Dense {
 
 // Trajectory returns ẑ at the times ts, one row per time (len(ts) × 2d).
 func (s *Solution) Trajectory(ts []float64) *mat.Dense {
+	if s.empty() {
+		return &mat.Dense{}
+	}
 	z := make([]float64, len(ts)*s.dim())
 	s.states(ts, z, nil)
 	return s.dense(ts, z)
@@ -161,6 +190,9 @@ func (s *Solution) Trajectory(ts []float64) *mat.Dense {
 // Velocity returns dẑ/dt at the times ts (len(ts) × 2d), exact: by the
 // network's forward tangent, not by finite differences.
 func (s *Solution) Velocity(ts []float64) *mat.Dense {
+	if s.empty() {
+		return &mat.Dense{}
+	}
 	dz := make([]float64, len(ts)*s.dim())
 	s.states(ts, nil, dz)
 	return s.dense(ts, dz)
@@ -168,6 +200,9 @@ func (s *Solution) Velocity(ts []float64) *mat.Dense {
 
 // evalH evaluates H and ∇H along the solution at ts.
 func (s *Solution) evalH(ts []float64, energy, grad, z, dz []float64) error {
+	if s.empty() {
+		return fmt.Errorf("%w: the Solution holds no network", ErrProblem)
+	}
 	s.states(ts, z, dz)
 	d := s.dim()
 	rows := make([][]float64, len(ts))
@@ -186,8 +221,9 @@ func (s *Solution) evalH(ts []float64, energy, grad, z, dz []float64) error {
 	return s.eval.eval(rows, energy, grad, nil)
 }
 
-// Energy returns H(ẑ(t)) at the times ts. It returns nil only if H, which
-// was checked when the Solution was made, fails to evaluate.
+// Energy returns H(ẑ(t)) at the times ts. It returns nil only for a zero
+// Solution or if H, which was checked when the Solution was made, fails to
+// evaluate.
 func (s *Solution) Energy(ts []float64) []float64 {
 	d := s.dim()
 	e := make([]float64, len(ts))
@@ -198,7 +234,8 @@ func (s *Solution) Energy(ts []float64) []float64 {
 }
 
 // Residual returns |ℓ(t)| = |dẑ/dt - J ∇H(ẑ)| (Eq. 14, Euclidean norm) at
-// the times ts. It returns nil only if H fails to evaluate.
+// the times ts. It returns nil only for a zero Solution or if H fails to
+// evaluate.
 func (s *Solution) Residual(ts []float64) []float64 {
 	ell, err := s.residualVectors(ts)
 	if err != nil {
@@ -243,27 +280,118 @@ func norm2(v []float64) float64 {
 // float64 in the shortest form that reads back to the same bits.
 const (
 	modelFormat  = "hnnsolve-model"
-	modelVersion = 1
+	// modelVersion 2: the network's input is τ = t - t0 of its segment
+	// (version 1 fed it t) and the settings are stored.
+	modelVersion = 2
 )
 
 type modelFile struct {
-	Format     string         `json:"format"`
-	Version    int            `json:"version"`
-	Dtype      string         `json:"dtype"`
-	Z0         []float64      `json:"z0"`
-	T0         float64        `json:"t0"`
-	T          float64        `json:"t"`
-	Hidden     []int          `json:"hidden"`
-	Activation string         `json:"activation"`
-	Param      string         `json:"param"`
-	Points     int            `json:"points"`
-	Energy     float64        `json:"energy"`
-	Seed       int64          `json:"seed"`
-	EpochsRun  int            `json:"epochs_run"`
-	BestEpoch  int            `json:"best_epoch"`
-	EarlyStop  bool           `json:"early_stop"`
-	Segments   []modelSegment `json:"segments"`
-	Loss       []float64      `json:"loss"`
+	Format    string         `json:"format"`
+	Version   int            `json:"version"`
+	Dtype     string         `json:"dtype"`
+	Z0        []float64      `json:"z0"`
+	T0        float64        `json:"t0"`
+	T         float64        `json:"t"`
+	Settings  modelSettings  `json:"settings"`
+	EpochsRun int            `json:"epochs_run"`
+	BestEpoch int            `json:"best_epoch"`
+	EarlyStop bool           `json:"early_stop"`
+	Segments  []modelSegment `json:"segments"`
+	Loss      []float64      `json:"loss"`
+}
+
+// modelSettings is Settings as trained, defaults filled in, without the
+// Progress callback.
+type modelSettings struct {
+	Points         int     `json:"points"`
+	Hidden         []int   `json:"hidden"`
+	Activation     string  `json:"activation"`
+	Param          string  `json:"param"`
+	Epochs         int     `json:"epochs"`
+	LearnRate      float64 `json:"learn_rate"`
+	LearnRateFinal float64 `json:"learn_rate_final"`
+	Beta1          float64 `json:"beta1"`
+	Beta2          float64 `json:"beta2"`
+	Energy         float64 `json:"energy"`
+	Perturb        float64 `json:"perturb"`
+	Seed           int64   `json:"seed"`
+	TargetLoss     float64 `json:"target_loss"`
+	TargetError    float64 `json:"target_error"`
+	TargetCheck    string  `json:"target_check"`
+	CheckEvery     int     `json:"check_every"`
+	LBFGS          int     `json:"lbfgs"`
+	LM             int     `json:"lm"`
+	RefinePoints   int     `json:"refine_points"`
+	Segments       int     `json:"segments"`
+	Retries        int     `json:"retries"`
+	RetryLoss      float64 `json:"retry_loss"`
+	ProgressEvery  int     `json:"progress_every"`
+}
+
+func newModelSettings(s Settings) modelSettings {
+	return modelSettings{
+		Points: s.Points, Hidden: s.Hidden, Activation: s.Activation.String(), Param: s.Param.String(),
+		Epochs: s.Epochs, LearnRate: s.LearnRate, LearnRateFinal: s.LearnRateFinal, Beta1: s.Beta1, Beta2: s.Beta2,
+		Energy: s.Energy, Perturb: s.Perturb, Seed: s.Seed, TargetLoss: s.TargetLoss, TargetError: s.TargetError,
+		TargetCheck: s.TargetCheck.String(), CheckEvery: s.CheckEvery, LBFGS: s.LBFGS, LM: s.LM,
+		RefinePoints: s.RefinePoints, Segments: s.Segments, Retries: s.Retries, RetryLoss: s.RetryLoss,
+		ProgressEvery: s.ProgressEvery,
+	}
+}
+
+// Limits on what a model file may ask Load to allocate beyond its own
+// size: evaluation buffers scale with the widest layer, Analyze's grids with
+// Points and RefinePoints.
+const (
+	maxModelLayers = 64
+	maxModelWidth  = 1 << 16
+	maxModelPoints = 1 << 20
+)
+
+// settings checks the stored settings against the limits and the rules of
+// Settings.resolve and returns them.
+func (m modelSettings) settings(p Problem) (Settings, error) {
+	switch {
+	case len(m.Hidden) > maxModelLayers:
+		return Settings{}, fmt.Errorf("%d hidden layers, at most %d", len(m.Hidden), maxModelLayers)
+	case m.Points > maxModelPoints || m.RefinePoints > maxModelPoints:
+		return Settings{}, fmt.Errorf("points %d and refine_points %d, at most %d", m.Points, m.RefinePoints, maxModelPoints)
+	}
+	for _, w := range m.Hidden {
+		if w < 1 || w > maxModelWidth {
+			return Settings{}, fmt.Errorf("hidden width %d, want 1 to %d", w, maxModelWidth)
+		}
+	}
+	act, err := ParseActivation(m.Activation)
+	if err != nil {
+		return Settings{}, err
+	}
+	param, err := ParseParam(m.Param)
+	if err != nil {
+		return Settings{}, err
+	}
+	check, err := ParseTargetCheck(m.TargetCheck)
+	if err != nil {
+		return Settings{}, err
+	}
+	s := Settings{
+		Points: m.Points, Hidden: m.Hidden, Activation: act, Param: param, Epochs: m.Epochs,
+		LearnRate: m.LearnRate, LearnRateFinal: m.LearnRateFinal, Beta1: m.Beta1, Beta2: m.Beta2,
+		Energy: m.Energy, Perturb: m.Perturb, Seed: m.Seed, TargetLoss: m.TargetLoss, TargetError: m.TargetError,
+		TargetCheck: check, CheckEvery: m.CheckEvery, LBFGS: m.LBFGS, LM: m.LM, RefinePoints: m.RefinePoints,
+		Segments: m.Segments, Retries: m.Retries, RetryLoss: m.RetryLoss, ProgressEvery: m.ProgressEvery,
+	}
+	// Stored settings were resolved: resolving them again must change
+	// nothing, and checks every range.
+	r, err := s.resolve(p)
+	if err != nil {
+		return Settings{}, err
+	}
+	if r.Points != s.Points || r.Epochs != s.Epochs || r.RefinePoints != s.RefinePoints || r.Segments != s.Segments ||
+		r.CheckEvery != s.CheckEvery || r.ProgressEvery != s.ProgressEvery || r.Perturb != s.Perturb {
+		return Settings{}, fmt.Errorf("settings are not complete (a zero where training stores its value)")
+	}
+	return r, nil
 }
 
 type modelSegment struct {
@@ -282,11 +410,12 @@ type modelParam struct {
 // Save writes the trained network and what is needed to evaluate it as a
 // versioned JSON document. Weights round-trip exactly.
 func (s *Solution) Save(w io.Writer) error {
+	if s.empty() {
+		return fmt.Errorf("%w: the Solution holds no network", ErrModel)
+	}
 	m := modelFile{
 		Format: modelFormat, Version: modelVersion, Dtype: "float64",
-		Z0: s.problem.Z0, T0: s.problem.T0, T: s.problem.T,
-		Hidden: s.settings.Hidden, Activation: s.settings.Activation.String(), Param: s.settings.Param.String(),
-		Points: s.settings.Points, Energy: s.settings.Energy, Seed: s.settings.Seed,
+		Z0: s.problem.Z0, T0: s.problem.T0, T: s.problem.T, Settings: newModelSettings(s.settings),
 		EpochsRun: s.EpochsRun, BestEpoch: s.BestEpoch, EarlyStop: s.EarlyStop,
 		Loss: s.loss,
 	}
@@ -341,25 +470,15 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 		return bad("model was trained for Z0 = %v, problem has %v", m.Z0, p.Z0)
 	case m.T0 != p.T0 || m.T != p.T:
 		return bad("model was trained on [%v, %v], problem has [%v, %v]", m.T0, m.T, p.T0, p.T)
-	case len(m.Hidden) == 0:
-		return bad("no hidden layers")
 	}
-	for _, w := range m.Hidden {
-		if w < 1 {
-			return bad("hidden width %d", w)
-		}
-	}
-	act, err := ParseActivation(m.Activation)
+	set, err := m.Settings.settings(p)
 	if err != nil {
-		return bad("%v", err)
+		return bad("settings: %v", err)
 	}
-	param, err := ParseParam(m.Param)
-	if err != nil {
-		return bad("%v", err)
+	if len(m.Segments) == 0 || len(m.Segments) != set.Segments {
+		return bad("%d segments, settings say %d", len(m.Segments), set.Segments)
 	}
-	if len(m.Segments) == 0 {
-		return bad("no segments")
-	}
+	widths := append(append([]int{1}, set.Hidden...), len(p.Z0))
 	var segs []segment
 	for k, ms := range m.Segments {
 		prev := p.T0
@@ -375,22 +494,39 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 		if k == 0 && !slices.Equal(ms.Z0, p.Z0) {
 			return bad("segment 0 starts at %v, want Z0 = %v", ms.Z0, p.Z0)
 		}
-		net := newNetwork(m.Hidden, len(p.Z0), act)
-		if len(ms.Params) != len(net.params) {
-			return bad("segment %d: %d parameter arrays, want %d", k, len(ms.Params), len(net.params))
+		// Check every array against the architecture before allocating
+		// the network, so a file can never make Load allocate more than
+		// the values it holds.
+		if len(ms.Params) != 2*(len(widths)-1) {
+			return bad("segment %d: %d parameter arrays, want %d", k, len(ms.Params), 2*(len(widths)-1))
 		}
 		for i, mp := range ms.Params {
-			name, shape := net.paramName(i), net.shape(i)
-			if mp.Name != name || !slices.Equal(mp.Shape, []int(shape)) || len(mp.Values) != len(net.params[i]) {
-				return bad("segment %d: parameter %d is %s%v with %d values, want %s%v", k, i, mp.Name, mp.Shape, len(mp.Values), name, shape)
+			l := i / 2
+			shape := []int{widths[l], widths[l+1]}
+			if i%2 == 1 {
+				shape[0] = 1
+			}
+			if !slices.Equal(mp.Shape, shape) || len(mp.Values) != shape[0]*shape[1] {
+				return bad("segment %d: parameter %d %s has shape %v and %d values, want %v", k, i, mp.Name, mp.Shape, len(mp.Values), shape)
+			}
+			for _, v := range mp.Values {
+				if !isFinite(v) {
+					return bad("segment %d: parameter %s is not finite", k, mp.Name)
+				}
+			}
+		}
+		net := newNetwork(set.Hidden, len(p.Z0), set.Activation)
+		for i, mp := range ms.Params {
+			if mp.Name != net.paramName(i) {
+				return bad("segment %d: parameter %d is %s, want %s", k, i, mp.Name, net.paramName(i))
 			}
 			copy(net.params[i], mp.Values)
 		}
 		segs = append(segs, segment{t0: ms.T0, t1: ms.T, z0: slices.Clone(ms.Z0), net: net})
 	}
-	set := DefaultSettings()
-	set.Hidden, set.Activation, set.Param = m.Hidden, act, param
-	set.Points, set.Energy, set.Seed, set.Segments = m.Points, m.Energy, m.Seed, len(segs)
+	if m.EpochsRun < 0 || len(m.Loss) != m.EpochsRun || m.BestEpoch < 0 || (m.EpochsRun > 0 && m.BestEpoch >= m.EpochsRun) {
+		return bad("epochs_run %d, best_epoch %d with %d losses", m.EpochsRun, m.BestEpoch, len(m.Loss))
+	}
 	e0, ev, err := p.energyAt()
 	if err != nil {
 		return nil, err

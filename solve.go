@@ -46,13 +46,16 @@ type Settings struct {
 	// Energy is λ of the energy regulariser, Eq. 8 (0: none).
 	Energy float64
 	// Perturb is the standard deviation of the Gaussian perturbation of the
-	// equally spaced times, drawn anew every epoch. Zero takes
-	// 3 (T-T0)/(K-1), which is the paper's 0.06π for the oscillator and 0.18π
-	// for Hénon-Heiles; a negative value keeps the times fixed.
+	// equally spaced times, drawn anew every epoch. Zero takes three grid
+	// spacings of a segment, 3 (T-T0)/(Segments (K-1)), which is the paper's
+	// 0.06π for the oscillator and 0.18π for Hénon-Heiles; a negative value
+	// keeps the times fixed.
 	Perturb float64
 	// Seed makes training deterministic: the same Seed gives the same weights.
 	Seed int64
 	// TargetLoss stops training as soon as the loss falls below it (0: never).
+	// Reaching it, or TargetError, ends the training of that network: the
+	// L-BFGS and LM stages are then skipped (the Adam stage's Status says so).
 	TargetLoss float64
 	// TargetError, if > 0, stops training as soon as the error figure chosen
 	// by TargetCheck (default TargetEq18, the integrated Eq. 18; see
@@ -82,10 +85,11 @@ type Settings struct {
 	// trains with all the settings above (Points per segment).
 	Segments int
 	// Retries retrains a segment (or the single network) from a new random
-	// initialisation when its final loss is above RetryLoss, at most Retries
-	// times, keeping the try with the lowest loss (0: never). Training from
-	// one initialisation sometimes ends in a poor local minimum, and in a
-	// chain one poor segment spoils every later one.
+	// initialisation, at most Retries times (0: never), and keeps the try
+	// with the lowest final loss. A RetryLoss > 0 stops the retries as soon
+	// as a try ends at or below it; with RetryLoss = 0 every retry runs.
+	// Training from one initialisation sometimes ends in a poor local
+	// minimum, and in a chain one poor segment spoils every later one.
 	Retries   int
 	RetryLoss float64
 	// Progress, if not nil, is called every ProgressEvery epochs (100) and
@@ -202,10 +206,17 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		return Settings{}, err
 	}
 	if r.Perturb == 0 {
-		r.Perturb = 3 * (p.T - p.T0) / float64(r.Points-1)
+		// Three grid spacings of a segment (the whole interval without
+		// chaining).
+		r.Perturb = 3 * (p.T - p.T0) / float64(r.Segments) / float64(r.Points-1)
 	}
 	return r, nil
 }
+
+// minRelativeLength is the shortest interval, relative to its distance from
+// 0, that Solve accepts: times are then resolved to 2^-52/2^-33 ≈ 2e-6 of the
+// interval's length or better.
+const minRelativeLength = 0x1p-33
 
 func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
@@ -222,6 +233,16 @@ func (p Problem) validate() error {
 	}
 	if !(p.T > p.T0) {
 		return fmt.Errorf("%w: interval [%v, %v] is empty or reversed, want T > T0", ErrProblem, p.T0, p.T)
+	}
+	length := p.T - p.T0
+	if math.IsInf(length, 0) {
+		return fmt.Errorf("%w: interval [%v, %v] is longer than the largest float64", ErrProblem, p.T0, p.T)
+	}
+	// The network sees τ = t - T0; times in [T0, T] carry a rounding error of
+	// ulp(max |t|), which must stay far below the interval's length.
+	if span := math.Max(math.Abs(p.T0), math.Abs(p.T)); length < minRelativeLength*span {
+		return fmt.Errorf("%w: interval [%v, %v] is too short for where it lies: float64 times resolve only %.2g of its length",
+			ErrProblem, p.T0, p.T, (math.Nextafter(span, math.Inf(1))-span)/length)
 	}
 	return nil
 }
@@ -246,8 +267,14 @@ func (p Problem) energyAt() (float64, *hamiltonianEvaluator, error) {
 // ẑ(t) = Z0 + f(t) N(t) (Eq. 6) satisfies Hamilton's equations on [T0, T],
 // by minimising the loss of Eq. 7-8 with Adam over K collocation times that
 // are perturbed at random every epoch. No data from any solver is used.
-// The weights with the lowest loss over the last 20% of the epochs are kept,
-// as in the authors' code. s == nil takes all defaults.
+// The weights with the lowest loss over the last 20% of the epochs (and at
+// least the last epoch) are kept, as in the authors' code. s == nil takes
+// all defaults.
+//
+// The network's input is the time since the start of its interval,
+// τ = t - T0 (the paper takes t0 = 0), and each segment of a chain sees the
+// time since its own start: training does not depend on where the interval
+// lies, and a problem shifted in time gives the same network.
 func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 	defer recoverGorgonia(&err, ErrHamiltonian)
 	if err := p.validate(); err != nil {
@@ -267,8 +294,6 @@ func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 		settings: set,
 		e0:       e0,
 		eval:     ev,
-		// A default perturbation scales with each segment's length.
-		perturbDefault: s == nil || s.Perturb == 0,
 	}
 	// Time-domain chaining: segment i starts from the end state of segment
 	// i-1, which its trial solution then holds exactly (Eq. 6); its error
@@ -302,9 +327,6 @@ func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 // of that segment alone.
 func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solution, error) {
 	set := sol.settings
-	if sol.perturbDefault {
-		set.Perturb = 3 * (sp.T - sp.T0) / float64(set.Points-1)
-	}
 	// The energy term (Eq. 8) pins H to E0 = H(Z0) of the whole problem in
 	// every segment: the true solution keeps E0, so the term also pulls the
 	// chain back from the energy error a segment inherits, which would
@@ -330,7 +352,7 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 		if best == nil || l < bestLoss {
 			best, bestLoss = cand, l
 		}
-		if set.RetryLoss == 0 || l <= set.RetryLoss {
+		if set.RetryLoss > 0 && l <= set.RetryLoss {
 			break
 		}
 	}
@@ -386,7 +408,9 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 	for i, q := range net.params {
 		best[i] = make([]float64, len(q))
 	}
-	keepFrom := set.Epochs - set.Epochs/5
+	// The kept weights are the best of the last 20% of the epochs, and of at
+	// least the last one: with Epochs < 5, Epochs/5 is 0.
+	keepFrom := set.Epochs - max(set.Epochs/5, 1)
 	bestLoss, minLoss := math.Inf(1), math.Inf(1)
 	sol.loss = make([]float64, 0, set.Epochs)
 	tc, err := newTargetChecker(sol)
@@ -441,13 +465,16 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 	}
 	last := sol.loss[len(sol.loss)-1]
 	sol.Stages = append(sol.Stages, Stage{Name: "adam", Iterations: sol.EpochsRun, Evals: sol.EpochsRun,
-		LossBefore: sol.loss[0], LossAfter: sol.loss[sol.BestEpoch], Status: adamStatus(sol.EarlyStop)})
+		LossBefore: sol.loss[0], LossAfter: sol.loss[sol.BestEpoch], Status: adamStatus(sol.EarlyStop, set.LBFGS+set.LM > 0)})
 	report(sol.EpochsRun, last)
 	return nil
 }
 
-func adamStatus(early bool) string {
-	if early {
+func adamStatus(early, refine bool) string {
+	switch {
+	case early && refine:
+		return "target reached; L-BFGS and LM skipped"
+	case early:
 		return "target reached"
 	}
 	return "epochs done"
@@ -461,9 +488,10 @@ func (sol *Solution) refine() error {
 	if set.LBFGS == 0 && set.LM == 0 {
 		return nil
 	}
+	// Times as τ = t - T0, the network's input (see trainer).
 	ts := make([]float64, set.RefinePoints)
 	for i := range ts {
-		ts[i] = p.T0 + (p.T-p.T0)*(float64(i)+0.5)/float64(len(ts))
+		ts[i] = (p.T - p.T0) * (float64(i) + 0.5) / float64(len(ts))
 	}
 	start := time.Now()
 	defer func() { sol.TrainTime += time.Since(start) }()
@@ -472,7 +500,7 @@ func (sol *Solution) refine() error {
 		if err != nil {
 			return err
 		}
-		st, err := refineLBFGS(lg, net, ts, set.Param, p.T0, set.LBFGS)
+		st, err := refineLBFGS(lg, net, ts, set.Param, 0, set.LBFGS)
 		if err != nil {
 			return err
 		}
@@ -483,7 +511,7 @@ func (sol *Solution) refine() error {
 		if err != nil {
 			return err
 		}
-		lp := newLMProblem(net, ev, ts, p.Z0, p.T0, set.Param, set.Energy, sol.e0)
+		lp := newLMProblem(net, ev, ts, p.Z0, 0, set.Param, set.Energy, sol.e0)
 		st, err := refineLM(lp, set.LM)
 		if err != nil {
 			return err

@@ -27,8 +27,10 @@ func newTrainer(lg *lossGraph, net *network, set Settings, t0, t1 float64, rng *
 		opt: newAdam(net.params, set.LearnRate, set.Beta1, set.Beta2),
 		lr0: set.LearnRate, lrLast: set.LearnRateFinal, epochs: set.Epochs,
 	}
+	// The times are kept as τ = t - t0 on [0, t1 - t0], the network's own
+	// input, so that training does not depend on where the interval lies.
 	for i := range tr.grid {
-		tr.grid[i] = t0 + (t1-t0)*float64(i)/float64(k-1)
+		tr.grid[i] = (t1 - t0) * float64(i) / float64(k-1)
 	}
 	return tr
 }
@@ -36,8 +38,8 @@ func newTrainer(lg *lossGraph, net *network, set Settings, t0, t1 float64, rng *
 // loss perturbs the collocation times and evaluates the loss at the
 // current weights, accumulating its gradient.
 func (tr *trainer) loss() (float64, error) {
-	perturbTimes(tr.ts, tr.grid, tr.perturb, tr.t0, tr.t1, tr.rng)
-	tr.lg.setTimes(tr.ts, tr.param, tr.t0)
+	perturbTimes(tr.ts, tr.grid, tr.perturb, 0, tr.t1-tr.t0, tr.rng)
+	tr.lg.setTimes(tr.ts, tr.param, 0)
 	return tr.lg.run()
 }
 

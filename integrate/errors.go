@@ -20,8 +20,11 @@ var (
 	// cap, typically because the step is too large.
 	ErrNoConvergence = errors.New("implicit stage equations did not converge")
 
-	// ErrNonFinite reports that the solution or the right-hand side became
-	// infinite or NaN during the integration.
+	// ErrNonFinite reports an infinite or NaN value: in the solution of a
+	// fixed-step method, or in the right-hand side at the initial point of
+	// the adaptive integrator. Later in an adaptive integration a step
+	// with non-finite values is rejected and retried smaller, as for any
+	// large error estimate, so a blow-up there ends in ErrStepSize.
 	ErrNonFinite = errors.New("non-finite value in the solution")
 
 	// ErrStepSize reports that the adaptive step size fell below the

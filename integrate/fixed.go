@@ -116,7 +116,8 @@ type Trajectory struct {
 
 // Stepper takes single steps of a fixed-step Method. It holds the work
 // space of the method, so Step does not allocate. A Stepper must not be used
-// by several goroutines at once.
+// by several goroutines at once. Make one with NewStepper: the zero value
+// has no system, and its Step returns an error.
 type Stepper struct {
 	sys System
 	sep Separable // non-nil when the system is separable
@@ -186,10 +187,13 @@ func (s *Stepper) Evaluations() int { return s.evals }
 // in-place step) or not overlap. Any finite h is allowed, negative h
 // integrating backwards in time. Step does not allocate.
 //
-// Step returns an error wrapping ErrBadInput for bad lengths or a
-// non-finite h, and ErrNoConvergence when the stage equations of an implicit
+// Step returns an error wrapping ErrBadInput for a zero Stepper, bad
+// lengths or a non-finite h, and ErrNoConvergence when the stage equations of an implicit
 // method cannot be solved; dst is then unspecified.
 func (s *Stepper) Step(dst, z []float64, h float64) error {
+	if s.sys == nil {
+		return fmt.Errorf("integrate: Step on a Stepper not made by NewStepper: %w", ErrBadInput)
+	}
 	if len(z) != s.dim || len(dst) != s.dim {
 		return fmt.Errorf("integrate: Step: len(dst) = %d, len(z) = %d, want %d: %w", len(dst), len(z), s.dim, ErrBadInput)
 	}

@@ -288,6 +288,12 @@ func TestFixedBadInput(t *testing.T) {
 			t.Errorf("Step %s: err = %v, want ErrBadInput", c.name, err)
 		}
 	}
+	var zero Stepper
+	for _, z := range [][]float64{nil, ok} {
+		if err := zero.Step(z, z, 0.1); !errors.Is(err, ErrBadInput) {
+			t.Errorf("zero Stepper, len(z) = %d: err = %v, want ErrBadInput", len(z), err)
+		}
+	}
 }
 
 func TestFixedTimes(t *testing.T) {

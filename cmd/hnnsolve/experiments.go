@@ -88,14 +88,6 @@ func accurate(segmentLength float64, epochs, lm, retries int, lambda float64) pr
 	}
 }
 
-// retries is the number of retries per segment that s may run: none
-// without a RetryLoss.
-func retries(s hnnsolve.Settings) int {
-	if s.RetryLoss == 0 {
-		return 0
-	}
-	return s.Retries
-}
 
 // applyPreset replaces the settings of c by p and names the run
 // NAME-accurate (its default output directory too).
@@ -213,7 +205,7 @@ func runExperiment(c *config, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	set := c.settings
-	prog := newProgress(c.name, set.Epochs, set.Segments, retries(set), stderr, c.quiet)
+	prog := newProgress(c.name, set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
 	set.Progress, set.ProgressEvery = prog.update, prog.every
 	sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 	prog.finish()
@@ -382,7 +374,7 @@ func runAblation(c *config, stdout, stderr io.Writer) error {
 	for _, ac := range ablationCases {
 		set := c.settings
 		set.Activation, set.Param = ac.act, ac.param
-		prog := newProgress(c.name+" "+ac.label(), set.Epochs, set.Segments, retries(set), stderr, c.quiet)
+		prog := newProgress(c.name+" "+ac.label(), set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
 		set.Progress, set.ProgressEvery = prog.update, prog.every
 		sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 		prog.finish()

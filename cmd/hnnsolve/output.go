@@ -425,25 +425,29 @@ func printTable(w io.Writer, r *results) {
 	} else {
 		fmt.Fprintf(tw, "  segments\t1\n")
 	}
-	if retries(s) > 0 {
+	if s.Retries > 0 {
 		tries := 0
 		for _, st := range sol.Stages {
 			if st.Name == "adam" {
 				tries++
 			}
 		}
-		fmt.Fprintf(tw, "  retries\t%d (up to %d per segment while the loss is above %g)\n", tries-(len(segs)-1), s.Retries, s.RetryLoss)
+		rule := "each, the lowest final loss kept"
+		if s.RetryLoss > 0 {
+			rule = fmt.Sprintf("while the loss is above %g", s.RetryLoss)
+		}
+		fmt.Fprintf(tw, "  retries\t%d (up to %d per segment %s)\n", tries-(len(segs)-1), s.Retries, rule)
 	}
 	fmt.Fprintf(tw, "  epochs run\t%d (best %d)\n", sol.EpochsRun, sol.BestEpoch)
 	fmt.Fprintf(tw, "  train seconds\t%.1f\n", sol.TrainTime.Seconds())
 	for _, st := range sol.Stages {
 		name := "  stage " + st.Name
 		switch {
-		case len(segs) > 2 && retries(s) > 0:
+		case len(segs) > 2 && s.Retries > 0:
 			name += fmt.Sprintf(" (segment %d, try %d)", st.Segment, st.Try)
 		case len(segs) > 2:
 			name += fmt.Sprintf(" (segment %d)", st.Segment)
-		case retries(s) > 0:
+		case s.Retries > 0:
 			name += fmt.Sprintf(" (try %d)", st.Try)
 		}
 		fmt.Fprintf(tw, "%s\t%d iterations, loss %.3e → %.3e (%s)\n", name, st.Iterations, st.LossBefore, st.LossAfter, st.Status)
