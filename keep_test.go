@@ -20,7 +20,7 @@ func closedFormLoss(sol *hnnsolve.Solution, sys systems.System, ts []float64) fl
 	for k := range ts {
 		sys.Gradient(g, z.RawRowView(k))
 		for i := range d {
-			rq := v.At(k, i) - g[d+i]   // q̇ - ∂H/∂p
+			rq := v.At(k, i) - g[d+i] // q̇ - ∂H/∂p
 			rp := v.At(k, d+i) + g[i] // ṗ + ∂H/∂q
 			sum += rq*rq + rp*rp
 		}

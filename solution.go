@@ -279,7 +279,7 @@ func norm2(v []float64) float64 {
 // Model file format: a versioned JSON document; encoding/json writes
 // float64 in the shortest form that reads back to the same bits.
 const (
-	modelFormat  = "hnnsolve-model"
+	modelFormat = "hnnsolve-model"
 	// modelVersion 2: the network's input is τ = t - t0 of its segment
 	// (version 1 fed it t) and the settings are stored.
 	modelVersion = 2

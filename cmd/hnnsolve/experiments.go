@@ -88,7 +88,6 @@ func accurate(segmentLength float64, epochs, lm, retries int, lambda float64) pr
 	}
 }
 
-
 // applyPreset replaces the settings of c by p and names the run
 // NAME-accurate (its default output directory too).
 func (c *config) applyPreset(p preset) {
