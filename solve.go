@@ -104,6 +104,7 @@ type Progress struct {
 	Loss          float64 // loss of the latest epoch
 	MinLoss       float64 // lowest loss so far
 	Elapsed       time.Duration
+	Problem       int // index of the problem in SolveBatch (0 in Solve)
 }
 
 // DefaultSettings returns the paper's settings for the nonlinear

@@ -1,0 +1,112 @@
+package hnnsolve
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// SolveBatch solves many problems that share one Hamiltonian, one network
+// each, as a parameter sweep does: the problems must have the same
+// dimension; Z0 and the interval may differ. Every problem trains with the
+// same settings s, so result i is bit-identical to Solve(problems[i], s)
+// whatever the number of cores. On the CPU the problems run on
+// GOMAXPROCS goroutines, one network each.
+//
+// Problems that fail leave nil in their place and are reported together
+// in a *BatchError; the others are returned trained. Settings.Progress, if
+// set, is called from one goroutine at a time, with Progress.Problem the
+// index of the problem.
+func SolveBatch(problems []Problem, s *Settings) ([]*Solution, error) {
+	if len(problems) == 0 {
+		return nil, fmt.Errorf("%w: SolveBatch needs at least one problem", ErrProblem)
+	}
+	dim := len(problems[0].Z0)
+	for i, p := range problems {
+		if len(p.Z0) != dim {
+			return nil, fmt.Errorf("%w: problem %d has dimension %d, problem 0 has %d (a batch shares one Hamiltonian)", ErrProblem, i, len(p.Z0), dim)
+		}
+	}
+	var progressMu sync.Mutex
+	settingsFor := func(i int) *Settings {
+		if s == nil || s.Progress == nil {
+			return s
+		}
+		c := *s
+		c.Progress = func(pr Progress) {
+			progressMu.Lock()
+			defer progressMu.Unlock()
+			pr.Problem = i
+			s.Progress(pr)
+		}
+		return &c
+	}
+	sols := make([]*Solution, len(problems))
+	errs := make([]error, len(problems))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(problems)) {
+		wg.Go(func() {
+			for i := range next {
+				sols[i], errs[i] = Solve(problems[i], settingsFor(i))
+			}
+		})
+	}
+	for i := range problems {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	be := &BatchError{Errs: map[int]error{}}
+	for i, err := range errs {
+		if err != nil {
+			be.Errs[i] = err
+		}
+	}
+	if len(be.Errs) > 0 {
+		return sols, be
+	}
+	return sols, nil
+}
+
+// BatchError reports the problems of a SolveBatch that failed, by index.
+// errors.Is and errors.As look through it to each problem's error.
+type BatchError struct {
+	Errs map[int]error
+}
+
+// indices returns the failed problems' indices in order.
+func (e *BatchError) indices() []int {
+	idx := make([]int, 0, len(e.Errs))
+	for i := range e.Errs {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	return idx
+}
+
+func (e *BatchError) Error() string {
+	idx := e.indices()
+	var b strings.Builder
+	fmt.Fprintf(&b, "hnnsolve: %d of the batch's problems failed", len(idx))
+	for n, i := range idx {
+		if n == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(idx)-3)
+			break
+		}
+		fmt.Fprintf(&b, "; problem %d: %v", i, e.Errs[i])
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems' errors in index order.
+func (e *BatchError) Unwrap() []error {
+	idx := e.indices()
+	out := make([]error, len(idx))
+	for n, i := range idx {
+		out[n] = e.Errs[i]
+	}
+	return out
+}
