@@ -1092,8 +1092,23 @@ func newTargetChecker(s *Solution) (*targetChecker, error) {
 
 // check runs a check if one is due at this epoch (the weights being those
 // that gave this epoch's loss) and reports whether the target is met.
+// due reports whether a check is due at epoch (every CheckEvery epochs, not
+// at the first).
+func (tc *targetChecker) due(epoch int) bool {
+	return tc != nil && epoch > 0 && epoch%tc.every == 0
+}
+
+// next returns the first epoch after epoch at which a check is due
+// (math.MaxInt without checks).
+func (tc *targetChecker) next(epoch int) int {
+	if tc == nil {
+		return math.MaxInt
+	}
+	return (epoch/tc.every + 1) * tc.every
+}
+
 func (tc *targetChecker) check(epoch int) bool {
-	if tc == nil || epoch == 0 || epoch%tc.every != 0 {
+	if !tc.due(epoch) {
 		return false
 	}
 	start := time.Now()

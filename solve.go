@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"hnnsolve/internal/engine"
 )
 
 // Problem is an initial value problem for Hamilton's equations
@@ -402,73 +404,88 @@ func finalLoss(seg *Solution) float64 {
 	return seg.Stages[len(seg.Stages)-1].LossAfter
 }
 
+// train runs Adam on the loss graph through the CPU engine and leaves the
+// kept weights in the network: the driver runs the engine in chunks between
+// progress reports and TargetError checks.
 func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 	set, p, net := sol.settings, sol.problem, sol.segs[0].net
-	tr := newTrainer(lg, net, set, p.T0, p.T, rng)
-	best := make([][]float64, len(net.params))
-	for i, q := range net.params {
-		best[i] = make([]float64, len(q))
-	}
 	// The kept weights are the best of the last 20% of the epochs, and of at
 	// least the last one: with Epochs < 5, Epochs/5 is 0.
 	keepFrom := set.Epochs - max(set.Epochs/5, 1)
-	bestLoss, minLoss := math.Inf(1), math.Inf(1)
-	sol.loss = make([]float64, 0, set.Epochs)
+	var eng engine.Trainer = newCPUTrainer(lg, net, set, p.T0, p.T, rng, keepFrom)
 	tc, err := newTargetChecker(sol)
 	if err != nil {
 		return err
 	}
+	losses := make([]float64, set.Epochs)
+	minLoss := math.Inf(1)
 	start := time.Now()
 	report := func(epoch int, loss float64) {
 		if set.Progress != nil {
 			set.Progress(Progress{Epoch: epoch, Epochs: set.Epochs, Loss: loss, MinLoss: minLoss, Elapsed: time.Since(start)})
 		}
 	}
-	for epoch := 0; epoch < set.Epochs; epoch++ {
-		loss, err := tr.loss()
-		if err != nil {
-			return fmt.Errorf("hnnsolve: epoch %d: %w", epoch, err)
-		}
-		if !isFinite(loss) {
-			return &DivergedError{Epoch: epoch, Loss: loss}
-		}
-		sol.loss = append(sol.loss, loss)
-		minLoss = min(minLoss, loss)
-		stop := set.TargetLoss > 0 && loss < set.TargetLoss
-		if (epoch >= keepFrom || stop) && loss < bestLoss {
-			bestLoss, sol.BestEpoch = loss, epoch
-			for i, q := range net.params {
-				copy(best[i], q)
+	epoch, kept := 0, -1
+	for epoch < set.Epochs {
+		if tc.due(epoch) {
+			// The check sees the weights of this epoch, before its step.
+			eng.Weights(net.params, false)
+			if tc.check(epoch) {
+				// Settings.TargetError met: keep these weights, and record
+				// this epoch's loss.
+				met := cloneParams(net.params)
+				if _, err := eng.Run(epoch, epoch+1, 0, losses); err != nil {
+					return err
+				}
+				copyParams(net.params, met)
+				minLoss = min(minLoss, losses[epoch])
+				epoch, kept, sol.EarlyStop = epoch+1, epoch, true
+				break
 			}
 		}
-		if stop {
+		next := min((epoch/set.ProgressEvery+1)*set.ProgressEvery, tc.next(epoch), set.Epochs)
+		end, err := eng.Run(epoch, next, set.TargetLoss, losses)
+		if err != nil {
+			return err
+		}
+		for _, l := range losses[epoch:end] {
+			minLoss = min(minLoss, l)
+		}
+		epoch = end
+		if end < next { // Settings.TargetLoss reached
 			sol.EarlyStop = true
 			break
 		}
-		if tc.check(epoch) { // Settings.TargetError met: keep these weights
-			for i, q := range net.params {
-				copy(best[i], q)
-			}
-			sol.BestEpoch, sol.EarlyStop = epoch, true
-			break
-		}
-		if err := tr.step(epoch); err != nil {
-			return err
-		}
-		if (epoch+1)%set.ProgressEvery == 0 {
-			report(epoch+1, loss)
+		if end%set.ProgressEvery == 0 {
+			report(end, losses[end-1])
 		}
 	}
-	sol.EpochsRun = len(sol.loss)
+	if kept < 0 {
+		kept = eng.Kept()
+		eng.Weights(net.params, true)
+	}
+	sol.loss = losses[:epoch:epoch]
+	sol.EpochsRun, sol.BestEpoch = epoch, kept
 	sol.TrainTime = time.Since(start)
-	for i, q := range net.params {
-		copy(q, best[i])
-	}
 	last := sol.loss[len(sol.loss)-1]
 	sol.Stages = append(sol.Stages, Stage{Name: "adam", Iterations: sol.EpochsRun, Evals: sol.EpochsRun,
 		LossBefore: sol.loss[0], LossAfter: sol.loss[sol.BestEpoch], Status: adamStatus(sol.EarlyStop, set.LBFGS+set.LM > 0)})
 	report(sol.EpochsRun, last)
 	return nil
+}
+
+func cloneParams(ps [][]float64) [][]float64 {
+	out := make([][]float64, len(ps))
+	for i, p := range ps {
+		out[i] = slices.Clone(p)
+	}
+	return out
+}
+
+func copyParams(dst, src [][]float64) {
+	for i := range dst {
+		copy(dst[i], src[i])
+	}
 }
 
 func adamStatus(early, refine bool) string {
