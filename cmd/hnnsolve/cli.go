@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,7 @@ const usageText = `hnnsolve: data-free Hamiltonian neural networks (Mattheakis e
 Usage:
   hnnsolve reproduce EXPERIMENT [flags]   reproduce an experiment of Sec. III
   hnnsolve solve -system NAME [flags]     solve any built-in system
+  hnnsolve solve -H 'EXPR' -z0 a,b,...    solve the system of a Hamiltonian given as text
   hnnsolve ablation SYSTEM [flags]        sin vs sigmoid, f = 1-e^-t vs f = t (Fig. 2, 5)
   hnnsolve systems                        list the built-in systems
   hnnsolve help                           show this help
@@ -105,8 +107,15 @@ Only for reproduce:
                      -target-error needs -segments 1.
 Only for solve:
   -system NAME       built-in system (see hnnsolve systems)
+  -H EXPR            instead of -system, the Hamiltonian as text, e.g.
+                     'p^2/2 - cos(q)': + - * / ^ (right-associative, above
+                     unary minus), numbers, pi, sin cos tan exp log sqrt
+                     tanh abs; names q1..qd, p1..pd (q, p for d = 1) with d
+                     from -z0, or those of -coords; needs -z0; the output
+                     is out/solve-custom (see hnnsolve.ParseHamiltonian)
+  -coords x,y,px,py  with -H: names of the coordinates then the momenta
   -z0 a,b,...        initial state (q..., p...) (default: the system's)
-  -t0 T0, -t1 T1     time interval (default: the system's)
+  -t0 T0, -t1 T1     time interval (default: the system's; [0, 4π] for -H)
 
 Output: loss.png, trajectory.png, energy.png, error.png, residual.png,
 phase.png (one degree of freedom) or orbit.png, the CSV file of every curve,
@@ -190,6 +199,8 @@ type options struct {
 	// solve only
 	system, z0 string
 	t0, t1     float64
+	hExpr      string // -H
+	coords     string // -coords
 
 	// reproduce only
 	accurate bool
@@ -236,6 +247,8 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 		fs.StringVar(&o.z0, "z0", "", "")
 		fs.Float64Var(&o.t0, "t0", 0, "")
 		fs.Float64Var(&o.t1, "t1", 0, "")
+		fs.StringVar(&o.hExpr, "H", "", "")
+		fs.StringVar(&o.coords, "coords", "", "")
 	}
 	return fs
 }
@@ -520,13 +533,25 @@ func cmdSolve(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usagef("solve takes no positional arguments, got %q (use -system NAME)", pos)
 	}
-	if o.system == "" {
-		return usagef("solve needs -system NAME (one of %s)", strings.Join(systems.Names(), ", "))
+	switch {
+	case o.set["H"] && o.system != "":
+		return usagef("solve takes -system or -H, not both")
+	case o.set["coords"] && !o.set["H"]:
+		return usagef("flag -coords names the coordinates of -H; give -H 'EXPR' too")
+	case o.set["H"] && !o.set["z0"]:
+		return usagef("solve -H needs the initial state: -z0 q...,p...")
+	case o.system == "" && !o.set["H"]:
+		return usagef("solve needs -system NAME (one of %s) or -H 'EXPR'", strings.Join(systems.Names(), ", "))
 	}
 	if err := o.check(); err != nil {
 		return err
 	}
-	sys, err := systems.Lookup(o.system)
+	var sys systems.System
+	if o.set["H"] {
+		sys, err = parsedSystem(&o)
+	} else {
+		sys, err = systems.Lookup(o.system)
+	}
 	if err != nil {
 		return usageError{err}
 	}
@@ -537,6 +562,9 @@ func cmdSolve(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if len(z0) != sys.Dim() {
+			if o.set["H"] {
+				return usagef("invalid value %q for flag -z0: H of %s needs %d numbers, got %d", o.z0, o.coords, sys.Dim(), len(z0))
+			}
 			return usagef("invalid value %q for flag -z0: system %s needs %d numbers, got %d", o.z0, sys.Name(), sys.Dim(), len(z0))
 		}
 		c.z0 = z0
@@ -595,6 +623,120 @@ func cmdAblation(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return runAblation(c, stdout, stderr)
+}
+
+// parsedSystem is the system of solve -H: the Hamiltonian parsed from
+// text, with the coordinate names of -coords or the default names, in the
+// dimension of -coords or else of -z0. It starts from -z0 on [0, 4π]
+// unless -t0, -t1 say otherwise.
+func parsedSystem(o *options) (systems.System, error) {
+	var coords []string
+	if o.set["coords"] {
+		for f := range strings.SplitSeq(o.coords, ",") {
+			coords = append(coords, strings.TrimSpace(f))
+		}
+	}
+	e, err := hnnsolve.ParseExpression(o.hExpr, coords...)
+	if err != nil {
+		return nil, err
+	}
+	z0, err := parseFloats("z0", o.z0)
+	if err != nil {
+		return nil, err
+	}
+	dim := e.Dim()
+	if dim == 0 {
+		dim = len(z0)
+		if dim%2 != 0 {
+			return nil, usagef("invalid value %q for flag -z0: want 2d numbers (q1..qd, p1..pd), got %d", o.z0, len(z0))
+		}
+	}
+	if err := e.CheckDim(dim); err != nil {
+		return nil, err
+	}
+	ps := &parsedHSystem{expr: e, dim: dim, z0: z0}
+	if e.Separable() {
+		return separableParsedH{ps}, nil
+	}
+	return ps, nil
+}
+
+// parsedHSystem is a Hamiltonian parsed from text as a systems.System: H,
+// ∇H and D²H come from the compiled expression (hnnsolve.Expression.Eval),
+// the same symbolic derivatives as the training uses. The dimension was
+// checked, so Eval cannot fail; a NaN would mark a failure all the same.
+type parsedHSystem struct {
+	expr *hnnsolve.Expression
+	dim  int
+	z0   []float64
+}
+
+func (s *parsedHSystem) Name() string                      { return "custom" }
+func (s *parsedHSystem) Dim() int                          { return s.dim }
+func (s *parsedHSystem) Hamiltonian() hnnsolve.Hamiltonian { return s.expr.Hamiltonian() }
+func (s *parsedHSystem) Z0() []float64                     { return slices.Clone(s.z0) }
+func (s *parsedHSystem) Interval() (t0, t1 float64)        { return 0, 4 * math.Pi }
+func (s *parsedHSystem) Invariants(z []float64) []float64  { return nil }
+func (s *parsedHSystem) InvariantNames() []string          { return nil }
+
+// Validate reports an H that is not finite at the initial state.
+func (s *parsedHSystem) Validate() error {
+	h, err := s.expr.Eval(s.z0, nil, nil)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(h) || math.IsInf(h, 0) {
+		return fmt.Errorf("H = %s is %v at the initial state %v", s.expr, h, s.z0)
+	}
+	return nil
+}
+
+func (s *parsedHSystem) Energy(z []float64) float64 {
+	h, err := s.expr.Eval(z, nil, nil)
+	if err != nil {
+		return math.NaN()
+	}
+	return h
+}
+
+func (s *parsedHSystem) Gradient(dst, z []float64) {
+	if _, err := s.expr.Eval(z, dst, nil); err != nil {
+		fillNaN(dst)
+	}
+}
+
+func (s *parsedHSystem) Hessian(dst, z []float64) {
+	if _, err := s.expr.Eval(z, nil, dst); err != nil {
+		fillNaN(dst)
+	}
+}
+
+func fillNaN(v []float64) {
+	for i := range v {
+		v[i] = math.NaN()
+	}
+}
+
+// separableParsedH is a parsedHSystem whose H is written as T(p) + V(q)
+// (hnnsolve.Expression.Separable), so that symplectic Euler runs too. Since
+// ∂H/∂p depends on p only, dT/dp is ∇H's p part at any q; the initial
+// state's q is taken, where H is finite (and so for V, ∂H/∂q).
+type separableParsedH struct{ *parsedHSystem }
+
+func (s separableParsedH) DT(dst, p []float64) {
+	d := s.dim / 2
+	z := append(slices.Clone(s.z0[:d]), p...)
+	g := make([]float64, s.dim)
+	s.Gradient(g, z)
+	copy(dst, g[d:])
+}
+
+func (s separableParsedH) DV(dst, q []float64) {
+	d := s.dim / 2
+	z := append(slices.Clone(q[:d]), s.z0[d:]...)
+	g := make([]float64, s.dim)
+	s.Gradient(g, z)
+	copy(dst, g[:d])
 }
 
 // oneLine folds a message onto one line.
