@@ -20,6 +20,10 @@ var (
 	ErrDiverged = errors.New("hnnsolve: training diverged")
 	// ErrModel: a saved model cannot be read or does not match the Problem.
 	ErrModel = errors.New("hnnsolve: invalid model")
+	// ErrDevice: the device asked for (Settings.Device) cannot run
+	// training: the build lacks it, or a library, the driver or the GPU is
+	// missing; the message names which.
+	ErrDevice = errors.New("hnnsolve: device unavailable")
 )
 
 // DivergedError reports the epoch at which the loss stopped being finite.

@@ -326,6 +326,7 @@ type modelSettings struct {
 	Retries        int     `json:"retries"`
 	RetryLoss      float64 `json:"retry_loss"`
 	ProgressEvery  int     `json:"progress_every"`
+	Device         string  `json:"device"`
 }
 
 func newModelSettings(s Settings) modelSettings {
@@ -335,7 +336,7 @@ func newModelSettings(s Settings) modelSettings {
 		Energy: s.Energy, Perturb: s.Perturb, Seed: s.Seed, TargetLoss: s.TargetLoss, TargetError: s.TargetError,
 		TargetCheck: s.TargetCheck.String(), CheckEvery: s.CheckEvery, LBFGS: s.LBFGS, LM: s.LM,
 		RefinePoints: s.RefinePoints, Segments: s.Segments, Retries: s.Retries, RetryLoss: s.RetryLoss,
-		ProgressEvery: s.ProgressEvery,
+		ProgressEvery: s.ProgressEvery, Device: s.Device.String(),
 	}
 }
 
@@ -374,12 +375,17 @@ func (m modelSettings) settings(p Problem) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
+	dev, err := ParseDevice(m.Device)
+	if err != nil {
+		return Settings{}, err
+	}
 	s := Settings{
 		Points: m.Points, Hidden: m.Hidden, Activation: act, Param: param, Epochs: m.Epochs,
 		LearnRate: m.LearnRate, LearnRateFinal: m.LearnRateFinal, Beta1: m.Beta1, Beta2: m.Beta2,
 		Energy: m.Energy, Perturb: m.Perturb, Seed: m.Seed, TargetLoss: m.TargetLoss, TargetError: m.TargetError,
 		TargetCheck: check, CheckEvery: m.CheckEvery, LBFGS: m.LBFGS, LM: m.LM, RefinePoints: m.RefinePoints,
 		Segments: m.Segments, Retries: m.Retries, RetryLoss: m.RetryLoss, ProgressEvery: m.ProgressEvery,
+		Device: dev,
 	}
 	// Stored settings were resolved: resolving them again must change
 	// nothing, and checks every range.

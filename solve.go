@@ -94,6 +94,8 @@ type Settings struct {
 	// minimum, and in a chain one poor segment spoils every later one.
 	Retries   int
 	RetryLoss float64
+	// Device is where the training epochs run (CPU).
+	Device Device
 	// Progress, if not nil, is called every ProgressEvery epochs (100) and
 	// at the end of training.
 	Progress      func(Progress)
@@ -181,6 +183,8 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		return bad("unknown %v", r.Activation)
 	case !r.Param.valid():
 		return bad("unknown %v", r.Param)
+	case !r.Device.valid():
+		return bad("unknown %v", r.Device)
 	}
 	for i, w := range r.Hidden {
 		if w < 1 {
@@ -285,6 +289,9 @@ func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 	}
 	set, err := s.resolve(p)
 	if err != nil {
+		return nil, err
+	}
+	if err := openDevice(set.Device); err != nil {
 		return nil, err
 	}
 	e0, ev, err := p.energyAt()

@@ -1,0 +1,31 @@
+package hnnsolve
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestDeviceUnavailable: asking for CUDA where training cannot run there (a
+// build without -tags gpu, or no usable GPU) is an ErrDevice error before
+// any training, never a silent fall-back to the CPU.
+func TestDeviceUnavailable(t *testing.T) {
+	set := quickSettings()
+	set.Device = CUDA
+	sol, err := Solve(oscillatorProblem(), set)
+	if !errors.Is(err, ErrDevice) || sol != nil {
+		t.Fatalf("Device CUDA: %v, %v; want an ErrDevice error", sol, err)
+	}
+	t.Log(err)
+	set.Device = 7
+	if _, err := Solve(oscillatorProblem(), set); !errors.Is(err, ErrSettings) {
+		t.Errorf("Device(7): %v, want ErrSettings", err)
+	}
+	for _, s := range []string{"cpu", "cuda"} {
+		if d, err := ParseDevice(s); err != nil || d.String() != s {
+			t.Errorf("ParseDevice(%q) = %v, %v", s, d, err)
+		}
+	}
+	if _, err := ParseDevice("tpu"); !errors.Is(err, ErrSettings) {
+		t.Errorf("ParseDevice(tpu): %v, want ErrSettings", err)
+	}
+}
