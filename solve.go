@@ -459,7 +459,9 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 			minLoss = min(minLoss, l)
 		}
 		epoch = end
-		if end < next { // Settings.TargetLoss reached
+		// Run stops at the first epoch below TargetLoss, without its step
+		// (which may also be the chunk's last).
+		if set.TargetLoss > 0 && losses[end-1] < set.TargetLoss {
 			sol.EarlyStop = true
 			break
 		}

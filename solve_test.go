@@ -115,16 +115,24 @@ func TestTrainingLowersLossAndKeepsBest(t *testing.T) {
 	}
 }
 
+// TestTargetLossStopsEarly, also when the stopping epoch ends a chunk of
+// the engine's epochs (ProgressEvery = 1) and at the first epoch.
 func TestTargetLossStopsEarly(t *testing.T) {
-	set := quickSettings()
-	set.TargetLoss = 1
-	sol, err := Solve(oscillatorProblem(), set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := sol.Loss()
-	if !sol.EarlyStop || sol.EpochsRun >= set.Epochs || l[len(l)-1] >= 1 || sol.BestEpoch != sol.EpochsRun-1 {
-		t.Errorf("early stop %v after %d epochs, last loss %v, kept %d", sol.EarlyStop, sol.EpochsRun, l[len(l)-1], sol.BestEpoch)
+	for _, c := range []struct {
+		target float64
+		every  int
+	}{{1, 100}, {1, 1}, {1e9, 1}, {1e9, 100}} {
+		set := quickSettings()
+		set.TargetLoss, set.ProgressEvery = c.target, c.every
+		sol, err := Solve(oscillatorProblem(), set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := sol.Loss()
+		if !sol.EarlyStop || sol.EpochsRun >= set.Epochs || l[len(l)-1] >= c.target || sol.BestEpoch != sol.EpochsRun-1 ||
+			(c.target == 1e9 && sol.EpochsRun != 1) {
+			t.Errorf("%+v: early stop %v after %d epochs, last loss %v, kept %d", c, sol.EarlyStop, sol.EpochsRun, l[len(l)-1], sol.BestEpoch)
+		}
 	}
 }
 
