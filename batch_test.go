@@ -76,10 +76,10 @@ func TestSolveBatchErrors(t *testing.T) {
 }
 
 // BenchmarkSolveBatch: a sweep of 8 paper-size oscillator networks (K = 200,
-// 2×50), 100 epochs each; run with -cpu 1,2 to compare the throughput per
+// 2×50), 1000 epochs each; run with -cpu 1,2 to compare the throughput per
 // core (ns/network-epoch).
 func BenchmarkSolveBatch(b *testing.B) {
-	const n, epochs = 8, 100
+	const n, epochs = 8, 1000
 	problems := make([]Problem, n)
 	for i := range problems {
 		problems[i] = oscillatorProblem()

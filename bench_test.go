@@ -1,6 +1,7 @@
 package hnnsolve
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -110,7 +111,7 @@ func TestEpochAllocatesNothing(t *testing.T) {
 		losses := make([]float64, 100)
 		epoch := 0
 		allocs := testing.AllocsPerRun(50, func() {
-			if _, err := tr.Run(epoch, epoch+1, 0, losses); err != nil {
+			if _, err := tr.Run(context.Background(), epoch, epoch+1, 0, losses); err != nil {
 				t.Fatal(err)
 			}
 			epoch++

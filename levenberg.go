@@ -1,6 +1,7 @@
 package hnnsolve
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -266,8 +267,10 @@ func (lp *lmProblem) vjp(tau float64, pt *lmPoint, cN, cdN, out, gh, gdh, ga, gd
 }
 
 // refineLM runs at most iters Levenberg-Marquardt steps on the loss at the
-// fixed times ts and leaves the weights in the network.
-func refineLM(lp *lmProblem, iters int) (Stage, error) {
+// fixed times ts and leaves the weights in the network. When ctx is done it
+// stops before the next step, keeping the best weights (every accepted step
+// lowers the loss), and returns the stage with ctx's error.
+func refineLM(ctx context.Context, lp *lmProblem, iters int) (Stage, error) {
 	net := lp.net
 	P, R := lp.nPar, lp.rows
 	r, rTry := make([]float64, R), make([]float64, R)
@@ -286,7 +289,12 @@ func refineLM(lp *lmProblem, iters int) (Stage, error) {
 	sys := mat.NewSymDense(P, nil)
 	jtr, delta := make([]float64, P), make([]float64, P)
 	mu := 1e-3
+	var stopped error
 	for it := 0; it < iters; it++ {
+		if stopped = ctx.Err(); stopped != nil {
+			st.Status = "stopped: " + stopped.Error()
+			break
+		}
 		lp.jacobian(jac)
 		// JᵀJ and Jᵀr
 		blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, P, R, 1, jac, P, 0, jtj.RawSymmetric().Data, P)
@@ -340,7 +348,7 @@ func refineLM(lp *lmProblem, iters int) (Stage, error) {
 		return Stage{}, err
 	}
 	st.LossAfter = loss
-	return st, nil
+	return st, stopped
 }
 
 func flatten(dst []float64, params [][]float64) {

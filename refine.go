@@ -1,6 +1,7 @@
 package hnnsolve
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -73,7 +74,9 @@ func (o *lbfgsObjective) eval(x []float64) {
 // More-Thuente line search, which satisfies the strong Wolfe conditions)
 // from the network's current weights, for at most iters major iterations,
 // and leaves the best weights found in the network.
-func refineLBFGS(lg *lossGraph, net *network, ts []float64, param Param, t0 float64, iters int) (Stage, error) {
+// On cancellation by ctx it keeps the best weights found and returns the
+// stage with ctx's error.
+func refineLBFGS(ctx context.Context, lg *lossGraph, net *network, ts []float64, param Param, t0 float64, iters int) (Stage, error) {
 	lg.setTimes(ts, param, t0)
 	o := &lbfgsObjective{lg: lg, net: net, grad: make([]float64, net.numParams())}
 	x0 := make([]float64, 0, net.numParams())
@@ -93,6 +96,7 @@ func refineLBFGS(lg *lossGraph, net *network, ts []float64, param Param, t0 floa
 		MajorIterations:   iters,
 		GradientThreshold: 1e-12,
 		Converger:         &optimize.FunctionConverge{Absolute: 0, Relative: 1e-13, Iterations: 50},
+		Recorder:          ctxRecorder{ctx},
 	}
 	res, err := optimize.Minimize(prob, x0, settings, &optimize.LBFGS{Store: 30, Linesearcher: &optimize.MoreThuente{}})
 	if res == nil {
@@ -109,8 +113,21 @@ func refineLBFGS(lg *lossGraph, net *network, ts []float64, param Param, t0 floa
 	st.Iterations = res.Stats.MajorIterations
 	st.Evals = o.evals
 	st.Status = res.Status.String()
+	if cerr := ctx.Err(); cerr != nil {
+		st.Status = "stopped: " + cerr.Error()
+		return st, cerr
+	}
 	if err != nil && !errors.Is(err, optimize.ErrLinesearcherFailure) && !errors.Is(err, optimize.ErrNoProgress) {
 		st.Status += ": " + err.Error()
 	}
 	return st, nil
+}
+
+// ctxRecorder stops gonum's optimisation when its context is done: a
+// Recorder's error ends Minimize after the operation in progress.
+type ctxRecorder struct{ ctx context.Context }
+
+func (r ctxRecorder) Init() error { return r.ctx.Err() }
+func (r ctxRecorder) Record(*optimize.Location, optimize.Operation, *optimize.Stats) error {
+	return r.ctx.Err()
 }

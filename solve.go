@@ -1,6 +1,7 @@
 package hnnsolve
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -282,8 +283,22 @@ func (p Problem) energyAt() (float64, *hamiltonianEvaluator, error) {
 // τ = t - T0 (the paper takes t0 = 0), and each segment of a chain sees the
 // time since its own start: training does not depend on where the interval
 // lies, and a problem shifted in time gives the same network.
-func Solve(p Problem, s *Settings) (sol *Solution, err error) {
+func Solve(p Problem, s *Settings) (*Solution, error) {
+	return SolveContext(context.Background(), p, s)
+}
+
+// SolveContext is Solve, stopped by ctx: on cancellation or deadline it
+// returns within one epoch (or one refinement step) with what was trained
+// and an error wrapping ctx.Err(). That Solution holds every finished
+// segment and the current one with its kept weights (the current weights,
+// whose loss was the last recorded, when no epoch was kept yet); its
+// Problem ends at the end of the last segment it holds, and its Settings
+// count those segments.
+func SolveContext(ctx context.Context, p Problem, s *Settings) (sol *Solution, err error) {
 	defer recoverGorgonia(&err, ErrHamiltonian)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("hnnsolve: not started: %w", err)
+	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -316,7 +331,13 @@ func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 		if i == set.Segments-1 {
 			t1 = p.T
 		}
-		seg, err := sol.trainSegment(Problem{H: p.H, Z0: z, T0: t0, T: t1}, i, rng)
+		seg, err := sol.trainSegment(ctx, Problem{H: p.H, Z0: z, T0: t0, T: t1}, i, rng)
+		if err != nil && ctx.Err() != nil && len(sol.segs) > 0 {
+			// Stopped: keep what was trained, up to the last segment held.
+			sol.problem.T = sol.segs[len(sol.segs)-1].t1
+			sol.settings.Segments = len(sol.segs)
+			return sol, fmt.Errorf("hnnsolve: stopped in segment %d of %d: %w", i, set.Segments, err)
+		}
 		if err != nil {
 			if set.Segments > 1 {
 				return nil, fmt.Errorf("segment %d [%v, %v]: %w", i, t0, t1, err)
@@ -335,7 +356,9 @@ func Solve(p Problem, s *Settings) (sol *Solution, err error) {
 // trainSegment trains one network on the segment problem sp (the whole
 // interval without chaining) and appends it to sol. It returns a Solution
 // of that segment alone.
-func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solution, error) {
+// On cancellation it appends the best network trained so far (a finished
+// try or the interrupted one) and returns the error.
+func (sol *Solution) trainSegment(ctx context.Context, sp Problem, index int, rng *rand.Rand) (*Solution, error) {
 	set := sol.settings
 	// The energy term (Eq. 8) pins H to E0 = H(Z0) of the whole problem in
 	// every segment: the true solution keeps E0, so the term also pulls the
@@ -348,11 +371,13 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 	var stages []Stage
 	var losses []float64
 	epochs, trainTime := 0, time.Duration(0)
-	for try := 0; try <= set.Retries; try++ {
-		cand, err := sol.fitSegment(sp, set, e0, rng)
-		if err != nil {
+	var stopped error
+	for try := 0; try <= set.Retries && stopped == nil; try++ {
+		cand, err := sol.fitSegment(ctx, sp, set, e0, rng)
+		if err != nil && (cand == nil || ctx.Err() == nil) {
 			return nil, err
 		}
+		stopped = err
 		l := finalLoss(cand)
 		for i := range cand.Stages {
 			cand.Stages[i].Try = try
@@ -368,6 +393,13 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 	}
 	seg := best
 	seg.Stages, seg.loss, seg.EpochsRun, seg.TrainTime = stages, losses, epochs, trainTime
+	sol.appendSegment(seg, index)
+	return seg, stopped
+}
+
+// appendSegment appends the trained segment seg (a Solution of it alone) to
+// the chain.
+func (sol *Solution) appendSegment(seg *Solution, index int) {
 	sol.segs = append(sol.segs, seg.segs[0])
 	sol.loss = append(sol.loss, seg.loss...)
 	sol.EpochsRun += seg.EpochsRun
@@ -379,12 +411,12 @@ func (sol *Solution) trainSegment(sp Problem, index int, rng *rand.Rand) (*Solut
 		st.Segment = index
 		sol.Stages = append(sol.Stages, st)
 	}
-	return seg, nil
 }
 
 // fitSegment trains one network, Adam then the refinement stages, on the
 // segment problem sp.
-func (sol *Solution) fitSegment(sp Problem, set Settings, e0 float64, rng *rand.Rand) (*Solution, error) {
+// On cancellation it returns the network as trained so far and the error.
+func (sol *Solution) fitSegment(ctx context.Context, sp Problem, set Settings, e0 float64, rng *rand.Rand) (*Solution, error) {
 	net := newNetwork(set.Hidden, len(sp.Z0), set.Activation)
 	net.init(rng)
 	seg := &Solution{
@@ -395,11 +427,17 @@ func (sol *Solution) fitSegment(sp Problem, set Settings, e0 float64, rng *rand.
 	if err != nil {
 		return nil, err
 	}
-	if err := seg.train(lg, rng); err != nil {
+	if err := seg.train(ctx, lg, rng); err != nil {
+		if ctx.Err() != nil && len(seg.Stages) > 0 {
+			return seg, err
+		}
 		return nil, err
 	}
 	if !seg.EarlyStop {
-		if err := seg.refine(); err != nil {
+		if err := seg.refine(ctx); err != nil {
+			if ctx.Err() != nil {
+				return seg, err
+			}
 			return nil, err
 		}
 	}
@@ -414,7 +452,7 @@ func finalLoss(seg *Solution) float64 {
 // train runs Adam on the loss graph through the CPU engine and leaves the
 // kept weights in the network: the driver runs the engine in chunks between
 // progress reports and TargetError checks.
-func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
+func (sol *Solution) train(ctx context.Context, lg *lossGraph, rng *rand.Rand) error {
 	set, p, net := sol.settings, sol.problem, sol.segs[0].net
 	// The kept weights are the best of the last 20% of the epochs, and of at
 	// least the last one: with Epochs < 5, Epochs/5 is 0.
@@ -424,7 +462,7 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 	if err != nil {
 		return err
 	}
-	losses := make([]float64, set.Epochs)
+	var losses []float64 // grown chunk by chunk: Epochs may be far more than a run will do
 	minLoss := math.Inf(1)
 	start := time.Now()
 	report := func(epoch int, loss float64) {
@@ -433,6 +471,7 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 		}
 	}
 	epoch, kept := 0, -1
+	var stopped error
 	for epoch < set.Epochs {
 		if tc.due(epoch) {
 			// The check sees the weights of this epoch, before its step.
@@ -441,7 +480,8 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 				// Settings.TargetError met: keep these weights, and record
 				// this epoch's loss.
 				met := cloneParams(net.params)
-				if _, err := eng.Run(epoch, epoch+1, 0, losses); err != nil {
+				losses = slices.Grow(losses, 1)[:epoch+1]
+				if _, err := eng.Run(ctx, epoch, epoch+1, 0, losses); err != nil && ctx.Err() == nil {
 					return err
 				}
 				copyParams(net.params, met)
@@ -451,7 +491,21 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 			}
 		}
 		next := min((epoch/set.ProgressEvery+1)*set.ProgressEvery, tc.next(epoch), set.Epochs)
-		end, err := eng.Run(epoch, next, set.TargetLoss, losses)
+		losses = slices.Grow(losses, next-epoch)[:next]
+		end, err := eng.Run(ctx, epoch, next, set.TargetLoss, losses)
+		if err != nil && ctx.Err() != nil && end > 0 {
+			// Stopped: keep the kept weights, or the current ones (those
+			// of the last recorded loss) if none was kept yet.
+			stopped = err
+			kept = eng.Kept()
+			if kept < 0 {
+				kept = end - 1
+			} else {
+				eng.Weights(net.params, true)
+			}
+			epoch = end
+			break
+		}
 		if err != nil {
 			return err
 		}
@@ -477,10 +531,14 @@ func (sol *Solution) train(lg *lossGraph, rng *rand.Rand) error {
 	sol.EpochsRun, sol.BestEpoch = epoch, kept
 	sol.TrainTime = time.Since(start)
 	last := sol.loss[len(sol.loss)-1]
+	status := adamStatus(sol.EarlyStop, set.LBFGS+set.LM > 0)
+	if stopped != nil {
+		status = "stopped: " + ctx.Err().Error()
+	}
 	sol.Stages = append(sol.Stages, Stage{Name: "adam", Iterations: sol.EpochsRun, Evals: sol.EpochsRun,
-		LossBefore: sol.loss[0], LossAfter: sol.loss[sol.BestEpoch], Status: adamStatus(sol.EarlyStop, set.LBFGS+set.LM > 0)})
+		LossBefore: sol.loss[0], LossAfter: sol.loss[sol.BestEpoch], Status: status})
 	report(sol.EpochsRun, last)
-	return nil
+	return stopped
 }
 
 func cloneParams(ps [][]float64) [][]float64 {
@@ -510,7 +568,7 @@ func adamStatus(early, refine bool) string {
 // refine runs the L-BFGS and Levenberg-Marquardt stages that the settings
 // ask for, on RefinePoints fixed times: the midpoints of equal cells of the
 // interval, so no time is reused from Adam's grid.
-func (sol *Solution) refine() error {
+func (sol *Solution) refine(ctx context.Context) error {
 	set, p, net := sol.settings, sol.problem, sol.segs[0].net
 	if set.LBFGS == 0 && set.LM == 0 {
 		return nil
@@ -527,11 +585,14 @@ func (sol *Solution) refine() error {
 		if err != nil {
 			return err
 		}
-		st, err := refineLBFGS(lg, net, ts, set.Param, 0, set.LBFGS)
-		if err != nil {
+		st, err := refineLBFGS(ctx, lg, net, ts, set.Param, 0, set.LBFGS)
+		if err != nil && ctx.Err() == nil {
 			return err
 		}
 		sol.Stages = append(sol.Stages, st)
+		if err != nil {
+			return err
+		}
 	}
 	if set.LM > 0 {
 		ev, err := newHamiltonianEvaluator(p.H, len(p.Z0), 64, true)
@@ -539,11 +600,14 @@ func (sol *Solution) refine() error {
 			return err
 		}
 		lp := newLMProblem(net, ev, ts, p.Z0, 0, set.Param, set.Energy, sol.e0)
-		st, err := refineLM(lp, set.LM)
-		if err != nil {
+		st, err := refineLM(ctx, lp, set.LM)
+		if err != nil && ctx.Err() == nil {
 			return err
 		}
 		sol.Stages = append(sol.Stages, st)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package hnnsolve
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -50,7 +51,7 @@ func newCPUTrainer(lg *lossGraph, net *network, set Settings, t0, t1 float64, rn
 }
 
 // Run implements engine.Trainer.
-func (tr *cpuTrainer) Run(from, to int, targetLoss float64, losses []float64) (int, error) {
+func (tr *cpuTrainer) Run(ctx context.Context, from, to int, targetLoss float64, losses []float64) (int, error) {
 	for epoch := from; epoch < to; epoch++ {
 		loss, err := tr.loss()
 		if err != nil {
@@ -69,6 +70,9 @@ func (tr *cpuTrainer) Run(from, to int, targetLoss float64, losses []float64) (i
 		}
 		if stop {
 			return epoch + 1, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return epoch + 1, err
 		}
 		if err := tr.step(epoch); err != nil {
 			return epoch, err

@@ -12,7 +12,10 @@
 // and its loss is the lowest kept so far; take one Adam step to θ_{e+1}.
 package engine
 
-import "math"
+import (
+	"context"
+	"math"
+)
 
 // Adam holds the optimiser's settings: PyTorch's Adam with the step size
 // decaying geometrically from LearnRate at epoch 0 to LearnRateFinal at
@@ -40,8 +43,11 @@ type Trainer interface {
 	// targetLoss (> 0), without taking that epoch's step, and keeps its
 	// weights if they are the lowest kept; it returns the epoch after the
 	// last one done (to, unless it stopped). A non-finite loss stops it
-	// with an error wrapping the epoch and the loss.
-	Run(from, to int, targetLoss float64, losses []float64) (int, error)
+	// with an error wrapping the epoch and the loss. When ctx is done it
+	// stops after the loss of the epoch in progress, without its step (the
+	// current weights are then those of the last loss stored), and returns
+	// ctx.Err().
+	Run(ctx context.Context, from, to int, targetLoss float64, losses []float64) (int, error)
 	// Kept returns the kept epoch, -1 before any.
 	Kept() int
 	// Weights copies the current weights θ (or, with kept, those of the
