@@ -2,7 +2,12 @@
 
 package hnnsolve
 
-import "fmt"
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"hnnsolve/internal/engine"
+)
 
 // openDevice checks that training can run on d.
 func openDevice(d Device) error {
@@ -10,4 +15,10 @@ func openDevice(d Device) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %v: this build has no GPU engine (build with -tags gpu)", ErrDevice, d)
+}
+
+// newDeviceTrainer is never reached in this build: openDevice refuses every
+// device but the CPU before training.
+func newDeviceTrainer(sol *Solution, _ *network, _ *rand.Rand, _ int) (engine.Trainer, error) {
+	return nil, openDevice(sol.settings.Device)
 }

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
-
-	"hnnsolve/internal/engine"
 )
 
 // Problem is an initial value problem for Hamilton's equations
@@ -449,15 +447,18 @@ func finalLoss(seg *Solution) float64 {
 	return seg.Stages[len(seg.Stages)-1].LossAfter
 }
 
-// train runs Adam on the loss graph through the CPU engine and leaves the
-// kept weights in the network: the driver runs the engine in chunks between
+// train runs Adam through the engine of Settings.Device and leaves the kept
+// weights in the network: the driver runs the engine in chunks between
 // progress reports and TargetError checks.
 func (sol *Solution) train(ctx context.Context, lg *lossGraph, rng *rand.Rand) error {
-	set, p, net := sol.settings, sol.problem, sol.segs[0].net
+	set, net := sol.settings, sol.segs[0].net
 	// The kept weights are the best of the last 20% of the epochs, and of at
 	// least the last one: with Epochs < 5, Epochs/5 is 0.
 	keepFrom := set.Epochs - max(set.Epochs/5, 1)
-	var eng engine.Trainer = newCPUTrainer(lg, net, set, p.T0, p.T, rng, keepFrom)
+	eng, err := sol.newTrainer(lg, net, rng, keepFrom)
+	if err != nil {
+		return err
+	}
 	tc, err := newTargetChecker(sol)
 	if err != nil {
 		return err
