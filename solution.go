@@ -1,6 +1,8 @@
 package hnnsolve
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -298,6 +300,20 @@ type modelFile struct {
 	EarlyStop bool           `json:"early_stop"`
 	Segments  []modelSegment `json:"segments"`
 	Loss      []float64      `json:"loss"`
+	// Checksum is the SHA-256 of the document's JSON encoding with this
+	// field empty: corruption (a changed digit, a lost line) is detected.
+	Checksum string `json:"checksum"`
+}
+
+// sum returns the checksum of m.
+func (m modelFile) sum() (string, error) {
+	m.Checksum = ""
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
 }
 
 // modelSettings is Settings as trained, defaults filled in, without the
@@ -339,6 +355,10 @@ func newModelSettings(s Settings) modelSettings {
 		ProgressEvery: s.ProgressEvery, Device: s.Device.String(),
 	}
 }
+
+// MaxModelBytes is the largest model file Load reads (1 GiB): decoding
+// allocates about as much as it reads.
+const MaxModelBytes = 1 << 30
 
 // Limits on what a model file may ask Load to allocate beyond its own
 // size: evaluation buffers scale with the widest layer, Analyze's grids with
@@ -442,6 +462,11 @@ func (s *Solution) Save(w io.Writer) error {
 			return fmt.Errorf("%w: loss history is not finite", ErrModel)
 		}
 	}
+	sum, err := m.sum()
+	if err != nil {
+		return fmt.Errorf("hnnsolve: saving model: %w", err)
+	}
+	m.Checksum = sum
 	enc := json.NewEncoder(w)
 	if err := enc.Encode(m); err != nil {
 		return fmt.Errorf("hnnsolve: saving model: %w", err)
@@ -450,20 +475,33 @@ func (s *Solution) Save(w io.Writer) error {
 }
 
 // Load reads a model written by Save for the Problem p, which must be the
-// one it was trained for (same Z0, T0, T; H is not stored and is taken from p).
+// one it was trained for (same Z0, T0, T; H is not stored and is taken from
+// p). A model file may come from anywhere: Load reads at most MaxModelBytes,
+// checks the checksum, and checks every size (at most 64 hidden layers of
+// at most 65536 units, Points and RefinePoints at most 2^20, each array as
+// long as the architecture says) before it allocates the network; anything
+// else is an error wrapping ErrModel, never a panic.
 func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	defer recoverGorgonia(&err, ErrModel)
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	var m modelFile
-	dec := json.NewDecoder(r)
+	// Decoding allocates about what it reads: bound what it reads.
+	lr := &io.LimitedReader{R: r, N: MaxModelBytes + 1}
+	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("%w: larger than MaxModelBytes = %d", ErrModel, MaxModelBytes)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrModel, err)
 	}
 	bad := func(format string, args ...any) (*Solution, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)
+	}
+	if sum, err := m.sum(); err != nil || sum != m.Checksum {
+		return bad("checksum mismatch: the file is corrupt or was edited")
 	}
 	switch {
 	case m.Format != modelFormat:

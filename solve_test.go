@@ -2,9 +2,11 @@ package hnnsolve
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -187,9 +189,72 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		"other T":      {string(saved), Problem{H: p.H, Z0: p.Z0, T: 1}},
 	}
 	for name, c := range bad {
-		if _, err := Load(strings.NewReader(c.data), c.p); !errors.Is(err, ErrModel) {
-			t.Errorf("%s: Load error %v, want ErrModel", name, err)
+		// With the checksum made right, so that the check behind it is
+		// the one that refuses the file (a hostile file can do that too).
+		data := c.data
+		if fixed, ok := withChecksum(data); ok {
+			data = fixed
 		}
+		_, err := Load(strings.NewReader(data), c.p)
+		if !errors.Is(err, ErrModel) {
+			t.Errorf("%s: Load error %v, want ErrModel", name, err)
+		} else if strings.Contains(err.Error(), "checksum") {
+			t.Errorf("%s: refused by the checksum, not by the check it is meant for: %v", name, err)
+		}
+	}
+	// A changed digit or a dropped value is corruption: the checksum finds it.
+	for name, data := range map[string]string{
+		"digit": strings.Replace(string(saved), `"values":[`, `"values":[1`, 1),
+		"value": strings.Replace(string(saved), `"loss":[`, `"loss":[`+"0,", 1),
+	} {
+		if _, err := Load(strings.NewReader(data), p); !errors.Is(err, ErrModel) || !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("corrupt %s: Load error %v, want a checksum mismatch", name, err)
+		}
+	}
+}
+
+// withChecksum returns the model document data with its checksum set to
+// match its content, if it decodes.
+func withChecksum(data string) (string, bool) {
+	var m modelFile
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		return "", false
+	}
+	sum, err := m.sum()
+	if err != nil {
+		return "", false
+	}
+	m.Checksum = sum
+	b, err := json.Marshal(m)
+	return string(b), err == nil
+}
+
+// TestLoadHostileWidth: a file that declares a layer of 10⁹ units is
+// refused with ErrModel before anything of that size is allocated.
+func TestLoadHostileWidth(t *testing.T) {
+	p := oscillatorProblem()
+	sol, err := Solve(p, &Settings{Points: 10, Hidden: []int{4}, Epochs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := sol.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	hostile, ok := withChecksum(strings.ReplaceAll(buf.String(), `"hidden":[4]`, `"hidden":[1000000000]`))
+	if !ok {
+		t.Fatal("cannot rewrite the model")
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = Load(strings.NewReader(hostile), p)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrModel) {
+		t.Fatalf("Load: %v, want ErrModel", err)
+	}
+	if used := after.TotalAlloc - before.TotalAlloc; used > 1<<20 {
+		t.Errorf("Load allocated %d bytes to refuse a %d-byte file, want < 1 MiB", used, len(hostile))
 	}
 }
 
