@@ -8,8 +8,10 @@
 //   - one feed-forward network N(t): R → R^D, D = 2d, with shared hidden
 //     weights and sin activation (Fig. 1);
 //
-//   - the trial solution ẑ(t) = Z0 + f(t) N(t) with f(t) = 1 - e^-(t-T0)
-//     (Eq. 6, 9), so the initial condition holds exactly;
+//   - the trial solution ẑ(t) = Z0 + f(t) N(t - T0) with f(t) = 1 - e^-(t-T0)
+//     (Eq. 6, 9), so the initial condition holds exactly; the network sees
+//     the time since the start of its interval (the paper's t0 = 0), so a
+//     problem shifted in time trains to the same network;
 //
 //   - the loss (Eq. 7, 8)
 //
@@ -52,7 +54,25 @@
 // DOP853 reference; package systems holds the paper's systems and others,
 // both as gorgonia expressions and in closed form.
 //
+// Long runs: SolveContext stops on cancellation or a deadline within one
+// epoch and returns what was trained; Settings.Checkpoint writes the whole
+// training state as it goes, and Resume continues a killed run to the same
+// bits. SolveBatch trains many problems of one Hamiltonian on all cores.
+// Settings.Device selects where the epochs run (the CPU; CUDA with -tags
+// gpu, see internal/engine for the boundary).
+//
+// Concurrency: a Solution's methods are safe for concurrent use, and so
+// are Solve, SolveBatch, Resume, Load and Analyze called from many
+// goroutines (gorgonia's package-level state is only touched while graphs
+// are built, which the package serialises). Settings.Progress is called
+// from the goroutine that trains (from one goroutine at a time in
+// SolveBatch). Problem and Settings are plain values; a Hamiltonian must be
+// safe to call from several goroutines if it is shared (a function that
+// only builds nodes from its arguments is).
+//
 // Everything is float64 and deterministic given Settings.Seed. Invalid input
 // is reported by errors wrapping ErrProblem, ErrSettings, ErrHamiltonian,
-// ErrDiverged or ErrModel; panics inside gorgonia are recovered at the API.
+// ErrDiverged, ErrModel or ErrDevice; panics inside gorgonia are recovered
+// at the API. Model files (Load) are checked as if hostile: sizes are
+// bounded before anything is allocated and a checksum detects corruption.
 package hnnsolve
