@@ -9,7 +9,6 @@ type adam struct {
 	m, v       [][]float64
 	lr, b1, b2 float64
 	eps        float64
-	steps      int
 	pow1, pow2 float64 // β1^t, β2^t
 }
 

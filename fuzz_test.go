@@ -113,7 +113,7 @@ func checkExtreme(t *testing.T, t0, length, q0, p0 float64, points, width uint8,
 // TestExtremeInputs runs a fixed sweep of generated extreme inputs through
 // checkExtreme (the fuzz target's check), without the fuzzer.
 func TestExtremeInputs(t *testing.T) {
-	values := []float64{0, -0.0, 5e-324, 1e-300, 1e-8, 0.5, 1, 3, 1e6, 1e15, 1e150, 1e300, math.MaxFloat64,
+	values := []float64{0, math.Copysign(0, -1), 5e-324, 1e-300, 1e-8, 0.5, 1, 3, 1e6, 1e15, 1e150, 1e300, math.MaxFloat64,
 		-1, -1e300, math.Inf(1), math.Inf(-1), math.NaN()}
 	n := 10000
 	if testing.Short() {

@@ -252,6 +252,7 @@ func (g *gaussSolver) newton(z []float64, h float64) error {
 		}
 		prev = delta / sc
 	}
+	//lint:ignore ST1005 Newton is a name
 	return fmt.Errorf("Newton iteration: no convergence in %d iterations: %w", maxNewton, ErrNoConvergence)
 }
 
