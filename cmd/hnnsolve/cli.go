@@ -36,6 +36,8 @@ func usagef(format string, args ...any) error {
 const usageText = `hnnsolve: data-free Hamiltonian neural networks (Mattheakis et al., Sec. III)
 
 Usage:
+  hnnsolve demo [flags]                   the oscillator of Fig. 3 three ways (paper's, improved,
+                                          accurate settings) against the paper and symplectic Euler
   hnnsolve reproduce EXPERIMENT [flags]   reproduce an experiment of Sec. III
   hnnsolve solve -system NAME [flags]     solve any built-in system
   hnnsolve solve -H 'EXPR' -z0 a,b,...    solve the system of a Hamiltonian given as text
@@ -71,11 +73,13 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
   -segments N        split [t0, t1] into N equal segments, one network each,
                      chained by their end states (default 1); K, the epochs
                      and the stages are per segment
-  -retries N         retrain a segment from a new initialisation when its
-                     final loss is above -retry-loss, at most N times,
-                     keeping the try with the lowest loss (default 0: never)
-  -retry-loss L      loss above which -retries retrains a segment (default
-                     0: never retry)
+  -retries N         retrain each segment from a new initialisation N more
+                     times and keep the try with the lowest final loss
+                     (default 0: never); with -retry-loss, the retries of a
+                     segment stop at the first try that ends at or below it
+  -retry-loss L      final loss at or below which a try is good enough and
+                     the retries of its segment stop (default 0: every
+                     retry runs)
   -target-loss L     stop Adam when the loss falls below L (default 0: never)
   -target-error E    stop Adam when the error figure of -target-check falls
                      below E (default 0: never; needs -segments 1)
@@ -83,6 +87,9 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
                      or transfer
   -check-every N     check -target-error every N epochs (default 500)
   -seed N            random seed
+  -device D          where training runs: cpu (default) or cuda (needs a
+                     build with -tags gpu and an NVIDIA GPU; otherwise the
+                     run fails with exit status 1 before training)
   -euler-factor F    also run symplectic Euler at F·K points (default 100, 10
                      for Hénon-Heiles); with segments K counts all of them
   -dense N           points of the evaluation grid (default 10·K over all
@@ -116,12 +123,23 @@ Only for solve:
   -coords x,y,px,py  with -H: names of the coordinates then the momenta
   -z0 a,b,...        initial state (q..., p...) (default: the system's)
   -t0 T0, -t1 T1     time interval (default: the system's; [0, 4π] for -H)
+Only for demo (runs reproduce oscillator, reproduce oscillator -lambda 1
+-lr-final 8e-5 and reproduce oscillator -accurate, as many at a time as
+there are cores, into OUT/paper, OUT/improved and OUT/accurate, and prints
+one table of the three against the paper's figure and symplectic Euler):
+  -out DIR           output directory (default out/demo)
+  -epochs-scale F    multiply every Adam epoch count and refinement step
+                     count by F (default 1; e.g. 0.001 for a quick look at
+                     the outputs, whose figures then mean little)
+  -seed N, -device D, -quiet   as above
 
 Output: loss.png, trajectory.png, energy.png, error.png, residual.png,
 phase.png (one degree of freedom) or orbit.png, the CSV file of every curve,
 summary.json (with every optimisation stage, the segment boundaries and
-the target checks), model.json; ablation.png, ablation.csv and summary.json
-for an ablation. With segments, thin dashed lines mark their boundaries on
+the target checks), model.json, and index.html, a page with the summary
+table and every figure, viewable offline; ablation.png, ablation.csv,
+summary.json and index.html for an ablation; for the demo, each run's
+outputs, comparison.png, summary.json and an index.html linking them. With segments, thin dashed lines mark their boundaries on
 the loss, error, residual and bounds plots.
 `
 
@@ -150,11 +168,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func dispatch(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("missing command (reproduce, solve, ablation, systems); run 'hnnsolve help'")
+		return usagef("missing command (demo, reproduce, solve, ablation, systems); run 'hnnsolve help'")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "help", "-h", "-help", "--help":
 		return flag.ErrHelp
+	case "demo":
+		return cmdDemo(rest, stdout, stderr)
 	case "reproduce":
 		return cmdReproduce(rest, stdout, stderr)
 	case "solve":
@@ -170,7 +190,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	default:
-		return usagef("unknown command %q (want reproduce, solve, ablation or systems); run 'hnnsolve help'", cmd)
+		return usagef("unknown command %q (want demo, reproduce, solve, ablation or systems); run 'hnnsolve help'", cmd)
 	}
 }
 
@@ -195,6 +215,7 @@ type options struct {
 	eulerFactor, dense int
 	out                string
 	quiet              bool
+	device             string
 
 	// solve only
 	system, z0 string
@@ -239,6 +260,7 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 	fs.IntVar(&o.dense, "dense", 0, "")
 	fs.StringVar(&o.out, "out", "", "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
+	fs.StringVar(&o.device, "device", hnnsolve.CPU.String(), "")
 	switch name {
 	case "reproduce":
 		fs.BoolVar(&o.accurate, "accurate", false, "")
@@ -310,7 +332,7 @@ func (o *options) check() error {
 	case o.retries < 0:
 		return bad("retries", o.retries, "an integer >= 0")
 	case !finite(o.retryLoss) || o.retryLoss < 0:
-		return bad("retry-loss", o.retryLoss, "a number >= 0 (0: never retry)")
+		return bad("retry-loss", o.retryLoss, "a number >= 0 (0: every retry runs)")
 	case !finite(o.targetLoss) || o.targetLoss < 0:
 		return bad("target-loss", o.targetLoss, "a number >= 0 (0: off)")
 	case !finite(o.targetError) || o.targetError < 0:
@@ -332,6 +354,9 @@ func (o *options) check() error {
 	}
 	if _, err := hnnsolve.ParseTargetCheck(o.targetCheck); err != nil {
 		return bad("target-check", strconv.Quote(o.targetCheck), "eq18, gronwall, eq22 or transfer")
+	}
+	if _, err := hnnsolve.ParseDevice(o.device); err != nil {
+		return bad("device", strconv.Quote(o.device), "cpu or cuda")
 	}
 	if o.set["hidden"] {
 		if _, err := parseHidden(o.hidden); err != nil {
@@ -405,6 +430,7 @@ func (o *options) apply(c *config) error {
 		}
 	}
 	s.TargetCheck, _ = hnnsolve.ParseTargetCheck(o.targetCheck)
+	s.Device, _ = hnnsolve.ParseDevice(o.device)
 	if s.Segments < 1 {
 		s.Segments = 1
 	}
@@ -496,14 +522,8 @@ func cmdReproduce(args []string, stdout, stderr io.Writer) error {
 	}
 	var cfgs []*config
 	for _, n := range names {
-		c, err := experiments[n].config(n)
+		c, err := experimentConfig(n, &o)
 		if err != nil {
-			return err
-		}
-		if o.accurate {
-			c.applyPreset(accuratePresets[n])
-		}
-		if err := o.apply(c); err != nil {
 			return err
 		}
 		c.out = outDir(&o, c.name, len(names) > 1)
@@ -521,6 +541,22 @@ func cmdReproduce(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// experimentConfig is the run of reproduce NAME with the flags o (checked):
+// the paper's settings or, with -accurate, the preset, then the flags.
+func experimentConfig(name string, o *options) (*config, error) {
+	c, err := experiments[name].config(name)
+	if err != nil {
+		return nil, err
+	}
+	if o.accurate {
+		c.applyPreset(accuratePresets[name])
+	}
+	if err := o.apply(c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func cmdSolve(args []string, stdout, stderr io.Writer) error {
@@ -686,6 +722,7 @@ func (s *parsedHSystem) Validate() error {
 		return err
 	}
 	if math.IsNaN(h) || math.IsInf(h, 0) {
+		//lint:ignore ST1005 H is the Hamiltonian's symbol, not a capitalised word
 		return fmt.Errorf("H = %s is %v at the initial state %v", s.expr, h, s.z0)
 	}
 	return nil

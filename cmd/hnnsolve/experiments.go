@@ -200,8 +200,19 @@ type eulerRun struct {
 func (eu *eulerRun) ok() bool { return eu != nil && !eu.diverged }
 
 func runExperiment(c *config, stdout, stderr io.Writer) error {
+	r, err := solveAndWrite(c, stderr)
+	if err != nil {
+		return err
+	}
+	printTable(stdout, r)
+	return nil
+}
+
+// solveAndWrite trains the network of c, evaluates it and writes the
+// outputs into c.out.
+func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 	if err := c.sys.Validate(); err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	set := c.settings
 	prog := newProgress(c.name, set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
@@ -209,20 +220,29 @@ func runExperiment(c *config, stdout, stderr io.Writer) error {
 	sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 	prog.finish()
 	if err != nil {
-		return fmt.Errorf("%s: %w", c.name, err)
+		return nil, solveError(c, err)
 	}
 	r, err := evaluate(c, sol)
 	if err != nil {
-		return fmt.Errorf("%s: %w", c.name, err)
+		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
 	if r.bounds.Err != nil {
 		fmt.Fprintf(stderr, "hnnsolve: %s: warning: no error bounds: %s\n", c.name, oneLine(r.bounds.Err.Error()))
 	}
 	if err := writeOutputs(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// solveError names the run in an error of Solve, except for an
+// unavailable device (-device), which concerns every run alike and whose
+// message already says what is missing.
+func solveError(c *config, err error) error {
+	if errors.Is(err, hnnsolve.ErrDevice) {
 		return err
 	}
-	printTable(stdout, r)
-	return nil
+	return fmt.Errorf("%s: %w", c.name, err)
 }
 
 // grid returns n equally spaced times on [t0, t1].
@@ -377,6 +397,9 @@ func runAblation(c *config, stdout, stderr io.Writer) error {
 		set.Progress, set.ProgressEvery = prog.update, prog.every
 		sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
 		prog.finish()
+		if errors.Is(err, hnnsolve.ErrDevice) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("%s (%s): %w", c.name, ac.label(), err)
 		}

@@ -5,16 +5,22 @@
 //
 // Usage:
 //
+//	hnnsolve demo [-out DIR] [-epochs-scale F] [-seed N] [-device cpu|cuda] [-quiet]
 //	hnnsolve reproduce oscillator|oscillator-long|henon-heiles|henon-heiles-long|all [-accurate] [flags]
 //	hnnsolve solve -system NAME [-z0 a,b,...] [-t0 T0] [-t1 T1] [flags]
 //	hnnsolve ablation oscillator|henon-heiles [flags]
 //	hnnsolve systems
 //
-// Each run writes PNG figures, a CSV file of every curve, summary.json and
-// model.json to its output directory (default out/EXPERIMENT/) and prints a
-// summary table. With -accurate, reproduce replaces the paper's settings by
-// a preset per experiment (accuratePresets in experiments.go: L-BFGS after
-// Adam, chained segments of length ~1) and writes to out/EXPERIMENT-accurate/.
+// Each run writes PNG figures, a CSV file of every curve, summary.json,
+// model.json and index.html (the table and every figure on one page) to its
+// output directory (default out/EXPERIMENT/) and prints a summary table.
+// demo runs the oscillator of Fig. 3 at the paper's settings, with
+// -lambda 1 -lr-final 8e-5 and with -accurate, concurrently, into
+// out/demo/{paper,improved,accurate}/, and prints one table of the three
+// against the paper's figure and symplectic Euler. With -accurate,
+// reproduce replaces the paper's settings by a preset per experiment
+// (accuratePresets in experiments.go: chains of small networks, Adam then
+// Levenberg-Marquardt) and writes to out/EXPERIMENT-accurate/.
 // Run "hnnsolve help" for the flags.
 package main
 

@@ -136,18 +136,17 @@ var summaryKeys = []string{
 }
 
 type wantRun struct {
-	name        string
-	coords      []string
-	eulerLabel  string // "100K" or "10K"; "" when Euler cannot run
-	points      int
-	epochs      int
-	hidden      []float64
-	lambda      float64
-	orbit       bool // orbit.png instead of phase.png
-	z0          []float64
-	paperPoints int
-	segments    int     // 0: 1
-	learnRate   float64 // 0: 8e-3
+	name       string
+	coords     []string
+	eulerLabel string // "100K" or "10K"; "" when Euler cannot run
+	points     int
+	epochs     int
+	hidden     []float64
+	lambda     float64
+	orbit      bool // orbit.png instead of phase.png
+	z0         []float64
+	segments   int     // 0: 1
+	learnRate  float64 // 0: 8e-3
 }
 
 // checkRun checks every output of a run in dir against the expectations
@@ -637,6 +636,13 @@ func TestErrors(t *testing.T) {
 		{"unknown ablation", []string{"ablation", "kepler"}, "unknown ablation"},
 		{"ablation activation", []string{"ablation", "oscillator", "-activation", "sigmoid"}, "not allowed"},
 		{"systems args", []string{"systems", "x"}, "no arguments"},
+		{"unknown device", []string{"reproduce", "oscillator", "-device", "tpu"}, "-device"},
+		{"unknown device solve", []string{"solve", "-system", "harmonic", "-device", "CUDA"}, "-device"},
+		{"demo positional", []string{"demo", "oscillator"}, "positional"},
+		{"demo zero scale", []string{"demo", "-epochs-scale", "0"}, "-epochs-scale"},
+		{"demo unknown device", []string{"demo", "-device", "gpu", "-out", out}, "-device"},
+		{"demo unknown flag", []string{"demo", "-accurate"}, "flag provided but not defined"},
+		{"demo unwritable", []string{"demo", "-epochs-scale", "0.001", "-out", notDir}, "output directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCmd(t, tc.args...)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"hnnsolve"
@@ -391,7 +392,10 @@ func writeOutputs(r *results) error {
 	if err := writePlots(r); err != nil {
 		return err
 	}
-	return writeJSON(path("summary.json"), summaryObject(r))
+	if err := writeJSON(path("summary.json"), summaryObject(r)); err != nil {
+		return err
+	}
+	return writeRunIndex(r)
 }
 
 func fmtNum(v *float64) string {
@@ -401,29 +405,43 @@ func fmtNum(v *float64) string {
 	return fmt.Sprintf("%.3e", *v)
 }
 
+// printTable prints the summary table of a run (tableRows).
 func printTable(w io.Writer, r *results) {
+	title, rows := tableRows(r)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\n", title)
+	for _, row := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+	}
+	tw.Flush()
+}
+
+// tableRows is the summary table of a run, printed by printTable and shown
+// on its index.html: a title and (quantity, value) rows.
+func tableRows(r *results) (title string, rows [][2]string) {
 	c, sol := r.cfg, r.sol
 	s := sol.Settings()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	title := c.name
+	add := func(key, format string, args ...any) {
+		rows = append(rows, [2]string{key, fmt.Sprintf(format, args...)})
+	}
+	title = c.name
 	if c.figures != "" {
 		title += " (" + c.figures + ")"
 	}
-	fmt.Fprintf(tw, "%s\n", title)
 	lr := fmt.Sprintf("lr %g", s.LearnRate)
 	if s.LearnRateFinal > 0 {
 		lr += fmt.Sprintf("→%g", s.LearnRateFinal)
 	}
-	fmt.Fprintf(tw, "  settings\tK=%d, hidden %v, %s, f %s, λ=%g, %s, β (%g, %g), seed %d\n",
+	add("settings", "K=%d, hidden %v, %s, f %s, λ=%g, %s, β (%g, %g), seed %d",
 		s.Points, s.Hidden, s.Activation, s.Param, s.Energy, lr, s.Beta1, s.Beta2, s.Seed)
 	if s.LBFGS > 0 || s.LM > 0 {
-		fmt.Fprintf(tw, "  refinement\tL-BFGS %d, Levenberg-Marquardt %d, on %d times\n", s.LBFGS, s.LM, s.RefinePoints)
+		add("refinement", "L-BFGS %d, Levenberg-Marquardt %d, on %d times", s.LBFGS, s.LM, s.RefinePoints)
 	}
 	segs := sol.Segments()
 	if n := len(segs) - 1; n > 1 {
-		fmt.Fprintf(tw, "  segments\t%d of length %.4g\n", n, (segs[n]-segs[0])/float64(n))
+		add("segments", "%d of length %.4g", n, (segs[n]-segs[0])/float64(n))
 	} else {
-		fmt.Fprintf(tw, "  segments\t1\n")
+		add("segments", "1")
 	}
 	if s.Retries > 0 {
 		tries := 0
@@ -436,12 +454,12 @@ func printTable(w io.Writer, r *results) {
 		if s.RetryLoss > 0 {
 			rule = fmt.Sprintf("while the loss is above %g", s.RetryLoss)
 		}
-		fmt.Fprintf(tw, "  retries\t%d (up to %d per segment %s)\n", tries-(len(segs)-1), s.Retries, rule)
+		add("retries", "%d (up to %d per segment %s)", tries-(len(segs)-1), s.Retries, rule)
 	}
-	fmt.Fprintf(tw, "  epochs run\t%d (best %d)\n", sol.EpochsRun, sol.BestEpoch)
-	fmt.Fprintf(tw, "  train seconds\t%.1f\n", sol.TrainTime.Seconds())
+	add("epochs run", "%d (best %d)", sol.EpochsRun, sol.BestEpoch)
+	add("train seconds", "%.1f", sol.TrainTime.Seconds())
 	for _, st := range sol.Stages {
-		name := "  stage " + st.Name
+		name := "stage " + st.Name
 		switch {
 		case len(segs) > 2 && s.Retries > 0:
 			name += fmt.Sprintf(" (segment %d, try %d)", st.Segment, st.Try)
@@ -450,38 +468,37 @@ func printTable(w io.Writer, r *results) {
 		case s.Retries > 0:
 			name += fmt.Sprintf(" (try %d)", st.Try)
 		}
-		fmt.Fprintf(tw, "%s\t%d iterations, loss %.3e → %.3e (%s)\n", name, st.Iterations, st.LossBefore, st.LossAfter, st.Status)
+		add(name, "%d iterations, loss %.3e → %.3e (%s)", st.Iterations, st.LossBefore, st.LossAfter, st.Status)
 	}
 	if t := sol.Target; t != nil {
 		met := "not met"
 		if t.Met {
 			met = fmt.Sprintf("met at epoch %d", t.Epoch)
 		}
-		fmt.Fprintf(tw, "  target %s < %g\t%s, last %.3e after %d checks\n", t.Check, t.Target, met, t.Figure, t.Checks)
+		add(fmt.Sprintf("target %s < %g", t.Check, t.Target), "%s, last %.3e after %d checks", met, t.Figure, t.Checks)
 	}
-	fmt.Fprintf(tw, "  final loss\t%.3e\n", r.loss[len(r.loss)-1])
-	fmt.Fprintf(tw, "  max abs error\t%.3e", r.maxErr)
+	add("final loss", "%.3e", r.loss[len(r.loss)-1])
+	maxErr := fmt.Sprintf("%.3e", r.maxErr)
 	for j, n := range r.coords {
-		fmt.Fprintf(tw, "  %s %.2e", n, r.maxErrCoord[j])
+		maxErr += fmt.Sprintf("  %s %.2e", n, r.maxErrCoord[j])
 	}
-	fmt.Fprintln(tw)
-	fmt.Fprintf(tw, "  max energy error\t%.3e\n", r.maxEnergy)
-	fmt.Fprintf(tw, "  ell_max\t%s\n", fmtNum(r.bounds.EllMax))
-	fmt.Fprintf(tw, "  sigma_min\t%s\n", fmtNum(r.bounds.SigmaMin))
-	fmt.Fprintf(tw, "  bound Eq. 22\t%s\n", fmtNum(r.bounds.BoundEq22))
-	fmt.Fprintf(tw, "  estimate Eq. 18\t%s\n", fmtNum(r.bounds.EstimateEq18))
-	fmt.Fprintf(tw, "  bound Gronwall\t%s\n", fmtNum(r.bounds.BoundGronwall))
+	add("max abs error", "%s", maxErr)
+	add("max energy error", "%.3e", r.maxEnergy)
+	add("ell_max", "%s", fmtNum(r.bounds.EllMax))
+	add("sigma_min", "%s", fmtNum(r.bounds.SigmaMin))
+	add("bound Eq. 22", "%s", fmtNum(r.bounds.BoundEq22))
+	add("estimate Eq. 18", "%s", fmtNum(r.bounds.EstimateEq18))
+	add("bound Gronwall", "%s", fmtNum(r.bounds.BoundGronwall))
 	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
 		switch {
 		case eu.ok():
-			fmt.Fprintf(tw, "  Euler %s (%d points)\tmax abs error %.3e, max energy error %.3e\n",
-				eu.label, eu.points, eu.maxErr, eu.maxEnergy)
+			add(fmt.Sprintf("Euler %s (%d points)", eu.label, eu.points), "max abs error %.3e, max energy error %.3e", eu.maxErr, eu.maxEnergy)
 		case eu != nil:
-			fmt.Fprintf(tw, "  Euler %s (%d points)\tdiverged\n", eu.label, eu.points)
+			add(fmt.Sprintf("Euler %s (%d points)", eu.label, eu.points), "diverged")
 		}
 	}
-	fmt.Fprintf(tw, "  output\t%s\n", c.out)
-	tw.Flush()
+	add("output", "%s", c.out)
+	return title, rows
 }
 
 func writeAblation(c *config, runs []ablationRun) error {
@@ -520,23 +537,39 @@ func writeAblation(c *config, runs []ablationRun) error {
 		})
 	}
 	s := c.settings
-	return writeJSON(path("summary.json"), object{
+	if err := writeJSON(path("summary.json"), object{
 		{"experiment", c.name},
 		{"figures", c.figures},
 		{"system", c.sys.Name()},
 		{"cases", cases},
 		// Activation and parametrisation vary between the cases.
 		{"settings", without(settingsObject(c, s), "activation", "param", "optimizer", "euler_factor", "dense_points")},
-	})
+	}); err != nil {
+		return err
+	}
+	header, rows := ablationRows(runs)
+	return writePage(c.out, filePage(fmt.Sprintf("%s (%s)", c.name, c.figures), nil, htmlTable{Header: header, Rows: rows},
+		[]string{"ablation.png"}, []string{"summary.json", "ablation.csv"}))
 }
 
 func printAblation(w io.Writer, c *config, runs []ablationRun) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s (%s)\n", c.name, c.figures)
-	fmt.Fprintf(tw, "  case\tepochs\tfinal loss\tmin loss\tseconds\n")
-	for _, r := range runs {
-		fmt.Fprintf(tw, "  %s\t%d\t%.3e\t%.3e\t%.1f\n", r.label(), len(r.loss), r.loss[len(r.loss)-1], slices.Min(r.loss), r.seconds)
+	header, rows := ablationRows(runs)
+	for _, row := range append([][]string{header}, rows...) {
+		fmt.Fprintf(tw, "  %s\n", strings.Join(row, "\t"))
 	}
 	fmt.Fprintf(tw, "  output\t%s\n", c.out)
 	tw.Flush()
+}
+
+// ablationRows is the table of an ablation, printed by printAblation and
+// shown on its index.html: a header and a row per case.
+func ablationRows(runs []ablationRun) (header []string, rows [][]string) {
+	header = []string{"case", "epochs", "final loss", "min loss", "seconds"}
+	for _, r := range runs {
+		rows = append(rows, []string{r.label(), strconv.Itoa(len(r.loss)), fmt.Sprintf("%.3e", r.loss[len(r.loss)-1]),
+			fmt.Sprintf("%.3e", slices.Min(r.loss)), fmt.Sprintf("%.1f", r.seconds)})
+	}
+	return header, rows
 }

@@ -18,13 +18,15 @@ import (
 // segments count as one run; each retry of a segment (Settings.Retries)
 // adds a segment's epochs to it.
 type progress struct {
-	name   string
-	epochs int // over all segments
-	every  int // Settings.ProgressEvery
-	w      io.Writer
-	bar    *progressbar.ProgressBar
-	lines  bool
-	next   int // next epoch to log when lines
+	name    string
+	epochs  int // over all segments
+	every   int // Settings.ProgressEvery
+	w       io.Writer
+	bar     *progressbar.ProgressBar
+	lines   bool
+	next    int    // next epoch to log when lines
+	header  string // the first line when lines, printed with the first report
+	started bool   // training has reported
 
 	perNet   int // epochs of one network (segment or try)
 	segments int
@@ -86,10 +88,12 @@ func newProgressMode(name string, epochs, segments, retries int, stderr io.Write
 		if retries > 0 {
 			retry = fmt.Sprintf(", up to %d retries each", retries)
 		}
+		// Printed once training reports, so that a run that fails before
+		// (an unavailable -device) prints its error alone.
 		if segments > 1 {
-			fmt.Fprintf(stderr, "%s: training %d segments for %d epochs each%s\n", name, segments, epochs, retry)
+			p.header = fmt.Sprintf("%s: training %d segments for %d epochs each%s\n", name, segments, epochs, retry)
 		} else {
-			fmt.Fprintf(stderr, "%s: training for %d epochs%s\n", name, epochs, retry)
+			p.header = fmt.Sprintf("%s: training for %d epochs%s\n", name, epochs, retry)
 		}
 	}
 	return p
@@ -97,6 +101,11 @@ func newProgressMode(name string, epochs, segments, retries int, stderr io.Write
 
 // update is the Settings.Progress callback.
 func (p *progress) update(s hnnsolve.Progress) {
+	p.started = true
+	if p.header != "" {
+		fmt.Fprint(p.w, p.header)
+		p.header = ""
+	}
 	if s.Epoch < p.last {
 		p.offset += p.last // the next segment, or a retry, started
 		p.network++
@@ -134,9 +143,10 @@ func (p *progress) update(s hnnsolve.Progress) {
 	}
 }
 
-// finish ends the bar (training may stop early at a target loss).
+// finish ends the bar (training may stop early at a target loss); a run
+// that failed before training draws none.
 func (p *progress) finish() {
-	if p.bar != nil && !p.bar.IsFinished() {
+	if p.bar != nil && p.started && !p.bar.IsFinished() {
 		_ = p.bar.Finish()
 	}
 }
