@@ -108,8 +108,7 @@ func TestNaNContract(t *testing.T) {
 func TestRetriesWithoutRetryLoss(t *testing.T) {
 	set := quickSettings()
 	set.Epochs, set.Retries, set.Perturb = 50, 2, -1
-	p := oscillatorProblem()
-	sol, err := Solve(p, set)
+	sol, err := Solve(oscillatorProblem(), set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,18 +119,7 @@ func TestRetriesWithoutRetryLoss(t *testing.T) {
 	for _, st := range sol.Stages {
 		best, worst = math.Min(best, st.LossAfter), math.Max(worst, st.LossAfter)
 	}
-	ts := make([]float64, set.Points)
-	for i := range ts {
-		ts[i] = p.T * float64(i) / float64(len(ts)-1)
-	}
-	z, v := sol.Trajectory(ts), sol.Velocity(ts)
-	loss := 0.0
-	for k := range ts {
-		x, pp := z.At(k, 0), z.At(k, 1)
-		rx, rp := v.At(k, 0)-pp, v.At(k, 1)+x+x*x*x
-		loss += rx*rx + rp*rp
-	}
-	loss /= float64(len(ts))
+	loss := oscillatorFixedLoss(sol, set.Points)
 	if math.Abs(loss-best) > 1e-12*best || best == worst {
 		t.Errorf("returned network's loss %v; tries ended between %v and %v", loss, best, worst)
 	}
