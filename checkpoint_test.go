@@ -23,15 +23,6 @@ func resumeSettings(path string) *Settings {
 	}
 }
 
-func savedBytes(t *testing.T, s *Solution) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := s.Save(&b); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // sameRun reports whether two Solutions hold the same weights, losses and
 // stages (all but wall times).
 func sameRun(a, b *Solution) bool {
