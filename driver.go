@@ -290,16 +290,28 @@ func (r *run) train(sol *Solution, lg *lossGraph, a *ckAdam) error {
 		losses = slices.Grow(losses, next-epoch)[:next]
 		end, err := eng.Run(ctx, epoch, next, set.TargetLoss, losses)
 		if err != nil && ctx.Err() != nil && end > 0 {
-			// Stopped: keep the kept weights, or the current ones (those
-			// of the last recorded loss) if none was kept yet.
+			// Stopped: a final checkpoint where training stands, then the
+			// kept weights, or those of the last recorded loss if none was
+			// kept yet.
 			stopped = err
-			kept = eng.Kept()
-			if kept < 0 {
-				kept = end - 1
-			} else {
-				eng.Weights(net.params, true)
+			for _, l := range losses[epoch:end] {
+				minLoss = min(minLoss, l)
 			}
 			epoch = end
+			if set.Checkpoint.Path != "" {
+				eng.Weights(net.params, false)
+				state, err := newCkAdam(eng, net, tc, epoch, losses, minLoss, spent+time.Since(start))
+				if err == nil {
+					err = r.save(phaseAdam, sol, state)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if kept = eng.Kept(); kept < 0 {
+				kept = end - 1
+			}
+			eng.Weights(net.params, true)
 			break
 		}
 		if err != nil {

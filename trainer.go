@@ -26,6 +26,7 @@ type cpuTrainer struct {
 	kept     int
 	keptLoss float64
 	best     [][]float64
+	last     [][]float64 // the weights of the epoch a stop ended (see Run)
 }
 
 var _ engine.Trainer = (*cpuTrainer)(nil)
@@ -72,6 +73,15 @@ func (tr *cpuTrainer) Run(ctx context.Context, from, to int, targetLoss float64,
 			return epoch + 1, nil
 		}
 		if err := ctx.Err(); err != nil {
+			// Keep this epoch's weights for Weights, and take the step, so
+			// that training can go on from the next epoch (a checkpoint).
+			if tr.last == nil {
+				tr.last = cloneParams(tr.net.params)
+			}
+			copyParams(tr.last, tr.net.params)
+			if serr := tr.step(epoch); serr != nil {
+				return epoch + 1, serr
+			}
 			return epoch + 1, err
 		}
 		if err := tr.step(epoch); err != nil {
@@ -87,8 +97,11 @@ func (tr *cpuTrainer) Kept() int { return tr.kept }
 // Weights implements engine.Trainer.
 func (tr *cpuTrainer) Weights(dst [][]float64, kept bool) {
 	src := tr.net.params
-	if kept {
+	switch {
+	case kept && tr.kept >= 0:
 		src = tr.best
+	case kept && tr.last != nil:
+		src = tr.last
 	}
 	for i := range dst {
 		copy(dst[i], src[i])

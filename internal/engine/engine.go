@@ -44,13 +44,14 @@ type Trainer interface {
 	// weights if they are the lowest kept; it returns the epoch after the
 	// last one done (to, unless it stopped). A non-finite loss stops it
 	// with an error wrapping the epoch and the loss. When ctx is done it
-	// stops after the loss of the epoch in progress, without its step (the
-	// current weights are then those of the last loss stored), and returns
-	// ctx.Err().
+	// stops after the epoch in progress, step taken (training can go on
+	// from the epoch it returns), and returns ctx.Err().
 	Run(ctx context.Context, from, to int, targetLoss float64, losses []float64) (int, error)
 	// Kept returns the kept epoch, -1 before any.
 	Kept() int
-	// Weights copies the current weights θ (or, with kept, those of the
-	// kept epoch) into dst, in the network's parameter order.
+	// Weights copies the current weights θ into dst, in the network's
+	// parameter order; with kept, those of the kept epoch, or, when none
+	// was kept yet, those of the epoch a stop by ctx ended (the last loss
+	// stored).
 	Weights(dst [][]float64, kept bool)
 }
