@@ -97,6 +97,13 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
   -out DIR           output directory (default out/EXPERIMENT, or OUT/EXPERIMENT
                      for all; EXPERIMENT-accurate with -accurate)
   -quiet             no progress output on stderr
+  -checkpoint FILE   write the training state to FILE as training goes
+                     (every -checkpoint-every epochs, default 1000, and at
+                     each segment, try and refinement stage), atomically
+  -resume FILE       continue the run whose checkpoint is FILE (same
+                     experiment and flags) to the uninterrupted run's result
+On SIGINT or SIGTERM a run stops within one epoch, writes a final checkpoint
+(with -checkpoint) and the outputs of what it trained, and exits with status 1.
 Only for reproduce:
   -accurate          use the experiment's "accurate" preset instead of the
                      paper's settings: a chain of small networks (2x8) on
@@ -215,6 +222,8 @@ type options struct {
 	eulerFactor, dense int
 	out                string
 	quiet              bool
+	checkpoint, resume string
+	checkpointEvery    int
 	device             string
 
 	// solve only
@@ -261,6 +270,9 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 	fs.StringVar(&o.out, "out", "", "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
 	fs.StringVar(&o.device, "device", hnnsolve.CPU.String(), "")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "")
+	fs.IntVar(&o.checkpointEvery, "checkpoint-every", 0, "")
+	fs.StringVar(&o.resume, "resume", "", "")
 	switch name {
 	case "reproduce":
 		fs.BoolVar(&o.accurate, "accurate", false, "")
@@ -431,6 +443,8 @@ func (o *options) apply(c *config) error {
 	}
 	s.TargetCheck, _ = hnnsolve.ParseTargetCheck(o.targetCheck)
 	s.Device, _ = hnnsolve.ParseDevice(o.device)
+	s.Checkpoint = hnnsolve.Checkpoint{Path: o.checkpoint, Every: o.checkpointEvery}
+	c.resume = o.resume
 	if s.Segments < 1 {
 		s.Segments = 1
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 
 	"gonum.org/v1/gonum/mat"
@@ -126,6 +128,7 @@ type config struct {
 	dense       int
 	out         string
 	quiet       bool
+	resume      string // checkpoint to continue (-resume)
 }
 
 func (e experiment) config(name string) (*config, error) {
@@ -217,10 +220,17 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 	set := c.settings
 	prog := newProgress(c.name, set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
 	set.Progress, set.ProgressEvery = prog.update, prog.every
-	sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}, &set)
+	sol, err := train(c, &set)
 	prog.finish()
-	if err != nil {
+	interrupted := err != nil && sol != nil && signals.Err() != nil
+	if err != nil && !interrupted {
 		return nil, solveError(c, err)
+	}
+	if interrupted {
+		// What was trained ends where the Solution's problem ends.
+		part := *c
+		part.t1 = sol.Problem().T
+		c = &part
 	}
 	r, err := evaluate(c, sol)
 	if err != nil {
@@ -232,7 +242,33 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 	if err := writeOutputs(r); err != nil {
 		return nil, err
 	}
+	if interrupted {
+		msg := fmt.Sprintf("%s: interrupted after %d epochs; the outputs in %s cover [%g, %g]", c.name, sol.EpochsRun, c.out, c.t0, c.t1)
+		if path := set.Checkpoint.Path; path != "" {
+			msg += fmt.Sprintf("; continue with -resume %s", path)
+		}
+		return nil, errors.New(msg)
+	}
 	return r, nil
+}
+
+// signals is done once the process gets SIGINT or SIGTERM (main sets it):
+// training then stops within one epoch.
+var signals = context.Background()
+
+// train solves c's problem with the settings set, or continues the run of
+// the checkpoint -resume names, stopped by signals.
+func train(c *config, set *hnnsolve.Settings) (*hnnsolve.Solution, error) {
+	p := hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}
+	if c.resume == "" {
+		return hnnsolve.SolveContext(signals, p, set)
+	}
+	f, err := os.Open(c.resume)
+	if err != nil {
+		return nil, fmt.Errorf("-resume: %w", err)
+	}
+	defer f.Close()
+	return hnnsolve.ResumeContext(signals, f, p, set)
 }
 
 // solveError names the run in an error of Solve, except for an

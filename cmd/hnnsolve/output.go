@@ -18,33 +18,56 @@ import (
 )
 
 // prepareDir creates dir and checks that files can be written into it.
+// Failing that is a failure of the run (exit status 1), not of its usage.
 func prepareDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usagef("cannot create output directory: %v", err)
+		return fmt.Errorf("cannot create output directory: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".hnnsolve-write-test-*")
 	if err != nil {
-		return usagef("cannot write to output directory %s: %v", dir, err)
+		return fmt.Errorf("cannot write to output directory %s: %w", dir, err)
 	}
 	name := f.Name()
 	f.Close()
 	if err := os.Remove(name); err != nil {
-		return usagef("cannot write to output directory %s: %v", dir, err)
+		return fmt.Errorf("cannot write to output directory %s: %w", dir, err)
 	}
 	return nil
 }
 
-// writeFile writes path atomically enough for our purposes: the content is
-// produced in memory first.
-func writeFile(path string, write func(w io.Writer) error) error {
+// writeFile writes path atomically: the content is produced in memory,
+// written to a temporary file in the same directory, synced and renamed
+// over path, so path is never a partial file (a full disk leaves the old
+// file or none, and no temporary file).
+func writeFile(path string, write func(w io.Writer) error) (err error) {
 	var buf bytes.Buffer
 	if err := write(&buf); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return nil
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			err = fmt.Errorf("writing %s: %w", path, err)
+		}
+	}()
+	if _, err = f.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
