@@ -42,6 +42,7 @@ const (
 // ckState is the training state at a checkpoint.
 type ckState struct {
 	Version  int
+	Form     string // the formulation's kind ("" before it was recorded: Hamiltonian)
 	Z0       []float64
 	T0, T    float64
 	E0       float64
@@ -123,7 +124,7 @@ func newCkSolution(s *Solution) *ckSolution {
 func (c *ckSolution) restoreInto(s *Solution) error {
 	s.segs = nil
 	for k, cs := range c.Segs {
-		net := newNetwork(s.settings.Hidden, len(s.problem.Z0), s.settings.Activation)
+		net := s.newNet()
 		if len(cs.Params) != len(net.params) || len(cs.Z0) != len(s.problem.Z0) {
 			return fmt.Errorf("%w: checkpoint segment %d does not fit the network", ErrModel, k)
 		}
@@ -229,7 +230,7 @@ func (r *run) save(phase string, cand *Solution, a *ckAdam) error {
 		return fmt.Errorf("hnnsolve: checkpoint: %w", err)
 	}
 	st := ckState{
-		Version: checkpointVersion, Z0: r.p.Z0, T0: r.p.T0, T: r.p.T, E0: r.chain.e0,
+		Version: checkpointVersion, Form: r.form.kind(), Z0: r.p.Z0, T0: r.p.T0, T: r.p.T, E0: r.chain.e0,
 		Settings: newModelSettings(r.set), RNG: rng,
 		Segment: r.segment, Start: r.start, Done: *newCkSolution(r.chain), Try: r.try, Phase: phase, Adam: a,
 	}
@@ -310,12 +311,21 @@ func ResumeContext(ctx context.Context, rd io.Reader, p Problem, s *Settings) (s
 	if err != nil {
 		return nil, err
 	}
+	return resume(ctx, rd, p, hamiltonianForm{}, set)
+}
+
+// resume continues the run of the checkpoint in rd for the validated
+// problem p of formulation form with the resolved settings set.
+func resume(ctx context.Context, rd io.Reader, p Problem, form formulation, set Settings) (*Solution, error) {
 	st, err := readCheckpoint(rd)
 	if err != nil {
 		return nil, err
 	}
 	bad := func(format string, args ...any) (*Solution, error) {
 		return nil, fmt.Errorf("%w: checkpoint: "+format, append([]any{ErrModel}, args...)...)
+	}
+	if f, ok := formulationByKind(st.Form); !ok || f.kind() != form.kind() {
+		return bad("written for the %q formulation, resumed as %q", st.Form, form.kind())
 	}
 	switch {
 	case !slices.Equal(st.Z0, p.Z0) || st.T0 != p.T0 || st.T != p.T:
@@ -337,7 +347,7 @@ func ResumeContext(ctx context.Context, rd io.Reader, p Problem, s *Settings) (s
 	if e0 != st.E0 {
 		return bad("H(Z0) = %v, the checkpoint's run had %v: another Hamiltonian", e0, st.E0)
 	}
-	r := newRun(ctx, p, set, e0, ev)
+	r := newRun(ctx, p, form, set, e0, ev)
 	if err := r.pcg.UnmarshalBinary(st.RNG); err != nil {
 		return bad("random source: %v", err)
 	}

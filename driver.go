@@ -15,6 +15,7 @@ import (
 type run struct {
 	ctx    context.Context
 	p      Problem
+	form   formulation
 	set    Settings
 	pcg    *rand.PCG
 	rng    *rand.Rand
@@ -49,13 +50,14 @@ const (
 
 var phaseOrder = map[string]int{phaseTry: 0, phaseAdam: 1, phaseLBFGS: 2, phaseLM: 3}
 
-func newRun(ctx context.Context, p Problem, set Settings, e0 float64, ev *hamiltonianEvaluator) *run {
+func newRun(ctx context.Context, p Problem, form formulation, set Settings, e0 float64, ev *hamiltonianEvaluator) *run {
 	pcg := rand.NewPCG(uint64(set.Seed), 0x9e3779b97f4a7c15)
 	return &run{
-		ctx: ctx, p: p, set: set, pcg: pcg, rng: rand.New(pcg),
+		ctx: ctx, p: p, form: form, set: set, pcg: pcg, rng: rand.New(pcg),
 		chain: &Solution{
 			problem:  Problem{H: p.H, Z0: slices.Clone(p.Z0), T0: p.T0, T: p.T},
 			settings: set,
+			form:     form,
 			e0:       e0,
 			eval:     ev,
 		},
@@ -164,7 +166,7 @@ func (sol *Solution) appendSegment(seg *Solution, index int) {
 // problem sp with the network net.
 func (r *run) newSegmentSolution(sp Problem, net *network) *Solution {
 	return &Solution{
-		problem: sp, settings: r.set, e0: r.chain.e0, eval: r.chain.eval,
+		problem: sp, settings: r.set, form: r.form, e0: r.chain.e0, eval: r.chain.eval,
 		segs: []segment{{t0: sp.T0, t1: sp.T, z0: slices.Clone(sp.Z0), net: net}},
 	}
 }
@@ -189,12 +191,12 @@ func (r *run) fitSegment(sp Problem) (*Solution, error) {
 		if err := r.save(phaseTry, nil, nil); err != nil {
 			return nil, err
 		}
-		net := newNetwork(set.Hidden, len(sp.Z0), set.Activation)
+		net := newNetwork(set.Hidden, r.form.outputs(len(sp.Z0)), set.Activation)
 		net.init(r.rng)
 		seg = r.newSegmentSolution(sp, net)
 	}
 	if phase == phaseAdam {
-		lg, err := buildLossGraph(sp.H, sp.Z0, seg.segs[0].net, set.Points, set.Energy, seg.e0, true, true)
+		lg, err := r.form.newLoss(sp, seg.segs[0].net, set.Points, set.Energy, seg.e0, true, true)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +227,7 @@ func finalLoss(seg *Solution) float64 {
 // Settings.Device and leaves the kept weights in its network: the driver
 // runs the engine in chunks between progress reports, TargetError checks
 // and checkpoints. With a (not nil) it continues from that checkpoint.
-func (r *run) train(sol *Solution, lg *lossGraph, a *ckAdam) error {
+func (r *run) train(sol *Solution, lg lossEvaluator, a *ckAdam) error {
 	ctx, set, net := r.ctx, r.set, sol.segs[0].net
 	// The kept weights are the best of the last 20% of the epochs, and of at
 	// least the last one: with Epochs < 5, Epochs/5 is 0.
@@ -394,7 +396,7 @@ func (r *run) refine(sol *Solution, from string) error {
 		if err := r.save(phaseLBFGS, sol, nil); err != nil {
 			return err
 		}
-		lg, err := buildLossGraph(p.H, p.Z0, net, set.RefinePoints, set.Energy, sol.e0, true, true)
+		lg, err := r.form.newLoss(p, net, set.RefinePoints, set.Energy, sol.e0, true, true)
 		if err != nil {
 			return err
 		}
@@ -411,11 +413,10 @@ func (r *run) refine(sol *Solution, from string) error {
 		if err := r.save(phaseLM, sol, nil); err != nil {
 			return err
 		}
-		ev, err := newHamiltonianEvaluator(p.H, len(p.Z0), 64, true)
+		lp, err := r.form.newLM(p, net, ts, set.Param, set.Energy, sol.e0)
 		if err != nil {
 			return err
 		}
-		lp := newLMProblem(net, ev, ts, p.Z0, 0, set.Param, set.Energy, sol.e0)
 		st, err := refineLM(ctx, lp, set.LM)
 		if err != nil && ctx.Err() == nil {
 			return err

@@ -378,9 +378,9 @@ type analyzer struct {
 	batch     *hamiltonianEvaluator
 	one       *hamiltonianEvaluator
 	dim, d    int
-	n, dn, bf []float64 // network work space
-	z, dz, g  []float64 // one point
-	h, a, sym []float64 // D²H, A, (A + Aᵀ)/2
+	w         *pointWork // network work space
+	z, dz, g  []float64  // one point
+	h, a, sym []float64  // D²H, A, (A + Aᵀ)/2
 	es        mat.EigenSym
 	vals      []float64
 	// On the grid, from gridValues: ℓ (row-major, n×D) and A = J D²H (n×D×D).
@@ -401,7 +401,7 @@ func newAnalyzer(s *Solution) (*analyzer, error) {
 	}
 	return &analyzer{
 		sol: s, batch: batch, one: one, dim: dim, d: dim / 2,
-		n: make([]float64, dim), dn: make([]float64, dim), bf: make([]float64, 4*s.maxWidth()),
+		w: s.newPointWork(),
 		z: make([]float64, dim), dz: make([]float64, dim), g: make([]float64, dim),
 		h: make([]float64, dim*dim), a: make([]float64, dim*dim), sym: make([]float64, dim*dim),
 		vals: make([]float64, dim),
@@ -462,7 +462,7 @@ func (a *analyzer) logNorm(hs []float64) (float64, error) {
 // pointResidual evaluates ẑ(t), ℓ(t) (into ell) and the symmetrised D²H
 // (into a.h) at one t.
 func (a *analyzer) pointResidual(t float64, ell []float64) error {
-	a.sol.point(t, a.z, a.dz, a.n, a.dn, a.bf)
+	a.sol.point(t, a.z, a.dz, a.w)
 	if err := a.one.eval([][]float64{a.z}, nil, a.g, a.h); err != nil {
 		return err
 	}

@@ -80,6 +80,11 @@ func newLMProblem(net *network, ev *hamiltonianEvaluator, ts, z0 []float64, t0 f
 	return lp
 }
 
+var _ lmModel = (*lmProblem)(nil)
+
+func (lp *lmProblem) network() *network       { return lp.net }
+func (lp *lmProblem) size() (rows, params int) { return lp.rows, lp.nPar }
+
 // input returns unit i of layer l's input and its time derivative: the
 // network's input time τ = t - t0 (derivative 1) for the first layer.
 func (pt *lmPoint) input(tau float64, l, i int) (h, dh float64) {
@@ -270,9 +275,9 @@ func (lp *lmProblem) vjp(tau float64, pt *lmPoint, cN, cdN, out, gh, gdh, ga, gd
 // fixed times ts and leaves the weights in the network. When ctx is done it
 // stops before the next step, keeping the best weights (every accepted step
 // lowers the loss), and returns the stage with ctx's error.
-func refineLM(ctx context.Context, lp *lmProblem, iters int) (Stage, error) {
-	net := lp.net
-	P, R := lp.nPar, lp.rows
+func refineLM(ctx context.Context, lp lmModel, iters int) (Stage, error) {
+	net := lp.network()
+	R, P := lp.size()
 	r, rTry := make([]float64, R), make([]float64, R)
 	jac := make([]float64, R*P)
 	theta, trial := make([]float64, P), make([]float64, P)

@@ -26,7 +26,7 @@ type Stage struct {
 // flattened weights, for gonum/optimize. Func and Grad at the same x share
 // one evaluation of the graph.
 type lbfgsObjective struct {
-	lg    *lossGraph
+	lg    lossEvaluator
 	net   *network
 	lastX []float64
 	loss  float64
@@ -76,7 +76,7 @@ func (o *lbfgsObjective) eval(x []float64) {
 // and leaves the best weights found in the network.
 // On cancellation by ctx it keeps the best weights found and returns the
 // stage with ctx's error.
-func refineLBFGS(ctx context.Context, lg *lossGraph, net *network, ts []float64, param Param, t0 float64, iters int) (Stage, error) {
+func refineLBFGS(ctx context.Context, lg lossEvaluator, net *network, ts []float64, param Param, t0 float64, iters int) (Stage, error) {
 	lg.setTimes(ts, param, t0)
 	o := &lbfgsObjective{lg: lg, net: net, grad: make([]float64, net.numParams())}
 	x0 := make([]float64, 0, net.numParams())

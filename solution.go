@@ -40,7 +40,8 @@ type Solution struct {
 
 	problem  Problem
 	settings Settings
-	segs     []segment // one network per segment of [T0, T], in time order
+	form     formulation // nil: the Hamiltonian one
+	segs     []segment   // one network per segment of [T0, T], in time order
 	loss     []float64
 	e0       float64
 
@@ -112,26 +113,33 @@ func (s *Solution) Segments() []float64 {
 	return b
 }
 
-// point computes ẑ(t) and dẑ/dt = f'(t) N(t) + f(t) dN/dt into z, dz
-// (either may be nil).
-func (s *Solution) point(t float64, z, dz, n, dn, buf []float64) {
+// point computes ẑ(t) and dẑ/dt into z, dz (either may be nil), by the
+// formulation's trial solution of the segment that covers t.
+func (s *Solution) point(t float64, z, dz []float64, w *pointWork) {
 	sg := s.segmentAt(t)
-	sg.net.forward(t-sg.t0, n, dn, buf) // the network's input is τ = t - t0
-	f, df := s.settings.Param.eval(t, sg.t0)
-	for i, z0 := range sg.z0 {
-		if z != nil {
-			z[i] = z0 + f*n[i]
-		}
-		if dz != nil {
-			dz[i] = df*n[i] + f*dn[i]
-		}
+	s.formulation().state(sg.net, s.settings.Param, t, sg.t0, sg.z0, z, dz, w)
+}
+
+// formulation returns the Solution's formulation (Hamiltonian when unset).
+func (s *Solution) formulation() formulation {
+	if s.form == nil {
+		return hamiltonianForm{}
 	}
+	return s.form
+}
+
+// newPointWork returns the work space of point.
+func (s *Solution) newPointWork() *pointWork { return newPointWork(s.dim(), s.maxWidth()) }
+
+// newNet returns an uninitialised network of the Solution's architecture.
+func (s *Solution) newNet() *network {
+	return newNetwork(s.settings.Hidden, s.formulation().outputs(s.dim()), s.settings.Activation)
 }
 
 // states evaluates ẑ and dẑ/dt at ts into row-major buffers (either may be nil).
 func (s *Solution) states(ts []float64, z, dz []float64) {
 	d := s.dim()
-	n, dn, buf := make([]float64, d), make([]float64, d), make([]float64, 4*s.maxWidth())
+	w := s.newPointWork()
 	for k, t := range ts {
 		var zk, dzk []float64
 		if z != nil {
@@ -140,7 +148,7 @@ func (s *Solution) states(ts []float64, z, dz []float64) {
 		if dz != nil {
 			dzk = dz[k*d : (k+1)*d]
 		}
-		s.point(t, zk, dzk, n, dn, buf)
+		s.point(t, zk, dzk, w)
 	}
 }
 
@@ -284,22 +292,30 @@ const (
 	modelFormat = "hnnsolve-model"
 	// modelVersion 2: the network's input is τ = t - t0 of its segment
 	// (version 1 fed it t) and the settings are stored.
-	modelVersion = 2
+	// modelVersion 3: the formulation is recorded ("hamiltonian", or
+	// "lagrangian" for SolveLagrangian, whose segments' z0 hold the initial
+	// positions and velocities (q0, v0) and whose networks have d outputs).
+	// Version 2 files, which have no formulation, read as Hamiltonian.
+	modelVersion = 3
+	// modelVersionMin is the oldest version Load reads.
+	modelVersionMin = 2
 )
 
 type modelFile struct {
-	Format    string         `json:"format"`
-	Version   int            `json:"version"`
-	Dtype     string         `json:"dtype"`
-	Z0        []float64      `json:"z0"`
-	T0        float64        `json:"t0"`
-	T         float64        `json:"t"`
-	Settings  modelSettings  `json:"settings"`
-	EpochsRun int            `json:"epochs_run"`
-	BestEpoch int            `json:"best_epoch"`
-	EarlyStop bool           `json:"early_stop"`
-	Segments  []modelSegment `json:"segments"`
-	Loss      []float64      `json:"loss"`
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	// Formulation is the trial solution's kind (absent in version 2).
+	Formulation string         `json:"formulation,omitempty"`
+	Dtype       string         `json:"dtype"`
+	Z0          []float64      `json:"z0"`
+	T0          float64        `json:"t0"`
+	T           float64        `json:"t"`
+	Settings    modelSettings  `json:"settings"`
+	EpochsRun   int            `json:"epochs_run"`
+	BestEpoch   int            `json:"best_epoch"`
+	EarlyStop   bool           `json:"early_stop"`
+	Segments    []modelSegment `json:"segments"`
+	Loss        []float64      `json:"loss"`
 	// Checksum is the SHA-256 of the document's JSON encoding with this
 	// field empty: corruption (a changed digit, a lost line) is detected.
 	Checksum string `json:"checksum"`
@@ -440,7 +456,7 @@ func (s *Solution) Save(w io.Writer) error {
 		return fmt.Errorf("%w: the Solution holds no network", ErrModel)
 	}
 	m := modelFile{
-		Format: modelFormat, Version: modelVersion, Dtype: "float64",
+		Format: modelFormat, Version: modelVersion, Formulation: s.formulation().kind(), Dtype: "float64",
 		Z0: s.problem.Z0, T0: s.problem.T0, T: s.problem.T, Settings: newModelSettings(s.settings),
 		EpochsRun: s.EpochsRun, BestEpoch: s.BestEpoch, EarlyStop: s.EarlyStop,
 		Loss: s.loss,
@@ -481,11 +497,19 @@ func (s *Solution) Save(w io.Writer) error {
 // at most 65536 units, Points and RefinePoints at most 2^20, each array as
 // long as the architecture says) before it allocates the network; anything
 // else is an error wrapping ErrModel, never a panic.
+//
+// Load reads Hamiltonian models; a model of SolveLagrangian is read by
+// LoadLagrangian.
 func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	defer recoverGorgonia(&err, ErrModel)
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
+	return load(r, p, hamiltonianForm{})
+}
+
+// load reads a model of the formulation form for the validated problem p.
+func load(r io.Reader, p Problem, form formulation) (*Solution, error) {
 	var m modelFile
 	// Decoding allocates about what it reads: bound what it reads.
 	lr := &io.LimitedReader{R: r, N: MaxModelBytes + 1}
@@ -506,14 +530,23 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	switch {
 	case m.Format != modelFormat:
 		return bad("format %q, want %q", m.Format, modelFormat)
-	case m.Version != modelVersion:
-		return bad("version %d, this library reads version %d", m.Version, modelVersion)
+	case m.Version < modelVersionMin || m.Version > modelVersion:
+		return bad("version %d, this library reads versions %d to %d", m.Version, modelVersionMin, modelVersion)
+	case m.Version == modelVersionMin && m.Formulation != "":
+		return bad("version %d has no formulation, this one names %q", m.Version, m.Formulation)
+	case m.Version > modelVersionMin && m.Formulation == "":
+		return bad("version %d without a formulation", m.Version)
 	case m.Dtype != "float64":
 		return bad("dtype %q, want float64", m.Dtype)
 	case !slices.Equal(m.Z0, p.Z0):
 		return bad("model was trained for Z0 = %v, problem has %v", m.Z0, p.Z0)
 	case m.T0 != p.T0 || m.T != p.T:
 		return bad("model was trained on [%v, %v], problem has [%v, %v]", m.T0, m.T, p.T0, p.T)
+	}
+	if f, ok := formulationByKind(m.Formulation); !ok {
+		return bad("unknown formulation %q", m.Formulation)
+	} else if f.kind() != form.kind() {
+		return bad("a model of the %s formulation, read as %s (Load reads Hamiltonian models, LoadLagrangian Lagrangian ones)", f.kind(), form.kind())
 	}
 	set, err := m.Settings.settings(p)
 	if err != nil {
@@ -522,7 +555,7 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	if len(m.Segments) == 0 || len(m.Segments) != set.Segments {
 		return bad("%d segments, settings say %d", len(m.Segments), set.Segments)
 	}
-	widths := append(append([]int{1}, set.Hidden...), len(p.Z0))
+	widths := append(append([]int{1}, set.Hidden...), form.outputs(len(p.Z0)))
 	var segs []segment
 	for k, ms := range m.Segments {
 		prev := p.T0
@@ -559,7 +592,7 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 				}
 			}
 		}
-		net := newNetwork(set.Hidden, len(p.Z0), set.Activation)
+		net := newNetwork(set.Hidden, form.outputs(len(p.Z0)), set.Activation)
 		for i, mp := range ms.Params {
 			if mp.Name != net.paramName(i) {
 				return bad("segment %d: parameter %d is %s, want %s", k, i, mp.Name, net.paramName(i))
@@ -577,7 +610,7 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	}
 	return &Solution{
 		EpochsRun: m.EpochsRun, BestEpoch: m.BestEpoch, EarlyStop: m.EarlyStop,
-		problem: Problem{H: p.H, Z0: slices.Clone(p.Z0), T0: p.T0, T: p.T}, settings: set,
+		problem: Problem{H: p.H, Z0: slices.Clone(p.Z0), T0: p.T0, T: p.T}, settings: set, form: form,
 		segs: segs, loss: m.Loss, e0: e0, eval: ev,
 	}, nil
 }

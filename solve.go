@@ -320,7 +320,7 @@ func SolveContext(ctx context.Context, p Problem, s *Settings) (sol *Solution, e
 	if err != nil {
 		return nil, err
 	}
-	r := newRun(ctx, p, set, e0, ev)
+	r := newRun(ctx, p, hamiltonianForm{}, set, e0, ev)
 	return r.solve()
 }
 

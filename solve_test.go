@@ -170,8 +170,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}{
 		"truncated":     {string(saved[:len(saved)/2]), p},
 		"empty":         {"", p},
-		"other version": {strings.Replace(string(saved), `"version":2`, `"version":99`, 1), p},
-		"version 1":     {strings.Replace(string(saved), `"version":2`, `"version":1`, 1), p},
+		"other version": {strings.Replace(string(saved), fmt.Sprintf(`"version":%d`, modelVersion), `"version":99`, 1), p},
+		"version 1":     {strings.Replace(string(saved), fmt.Sprintf(`"version":%d`, modelVersion), `"version":1`, 1), p},
 		"no settings":   {strings.Replace(string(saved), `"points":40`, `"points":0`, 1), p},
 		"bad energy":    {strings.Replace(string(saved), `"energy":0`, `"energy":-1`, 1), p},
 		"short loss":    {strings.Replace(string(saved), `"loss":[`, `"loss":[1,`, 1), p},

@@ -9,11 +9,12 @@ import (
 	"hnnsolve/internal/engine"
 )
 
-// cpuTrainer is the CPU engine: the loss graph (on the fused network Op, run
-// by the program of exec.go) and Adam, all of an epoch's buffers allocated
-// once. The network's parameter slices are its current weights.
+// cpuTrainer is the CPU engine: a loss evaluator (the loss graph of either
+// formulation, on its fused network Op, run by the program of exec.go) and
+// Adam, all of an epoch's buffers allocated once. The network's parameter
+// slices are its current weights.
 type cpuTrainer struct {
-	lg       *lossGraph
+	lg       lossEvaluator
 	net      *network
 	opt      *adam
 	sched    engine.Adam
@@ -31,7 +32,7 @@ type cpuTrainer struct {
 
 var _ engine.Trainer = (*cpuTrainer)(nil)
 
-func newCPUTrainer(lg *lossGraph, net *network, set Settings, t0, t1 float64, rng *rand.Rand, keepFrom int) *cpuTrainer {
+func newCPUTrainer(lg lossEvaluator, net *network, set Settings, t0, t1 float64, rng *rand.Rand, keepFrom int) *cpuTrainer {
 	k := set.Points
 	tr := &cpuTrainer{
 		lg: lg, net: net, rng: rng, perturb: set.Perturb, length: t1 - t0, param: set.Param,
