@@ -12,7 +12,10 @@ import (
 // BenchmarkEpoch measures one training epoch (perturb the points, loss and
 // gradient through the graph, Adam step) of the nonlinear oscillator at the
 // paper's size (K = 200, 2×50) and a larger one (K = 2000, 2×128), for the
-// fused network Op (the training path) and the plain graph (the reference).
+// fused network Op (the training path) and the plain graph (the reference);
+// and the same epoch of the Lagrangian formulation (Eq. 11-12, V = x²/2 +
+// x⁴/4) on its fused second-order Op ("lagrangian") and its plain graph
+// ("lagrangian-plain"), for the paper's cost ratio (README).
 func BenchmarkEpoch(b *testing.B) {
 	for _, c := range []struct {
 		k      int
@@ -21,14 +24,19 @@ func BenchmarkEpoch(b *testing.B) {
 		for _, fused := range []bool{true, false} {
 			path := map[bool]string{true: "fused", false: "graph"}[fused]
 			b.Run(fmt.Sprintf("K=%d/%dx%d/%s", c.k, len(c.hidden), c.hidden[0], path), func(b *testing.B) {
-				benchmarkEpoch(b, c.k, c.hidden, fused)
+				benchmarkEpoch(b, benchTrainer(b, c.k, c.hidden, fused, 1))
+			})
+		}
+		for _, fused := range []bool{true, false} {
+			path := map[bool]string{true: "lagrangian", false: "lagrangian-plain"}[fused]
+			b.Run(fmt.Sprintf("K=%d/%dx%d/%s", c.k, len(c.hidden), c.hidden[0], path), func(b *testing.B) {
+				benchmarkEpoch(b, benchLagrangianTrainer(b, c.k, c.hidden, fused, 1))
 			})
 		}
 	}
 }
 
-func benchmarkEpoch(b *testing.B, k int, hidden []int, fused bool) {
-	tr := benchTrainer(b, k, hidden, fused, 1)
+func benchmarkEpoch(b *testing.B, tr *cpuTrainer) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -54,6 +62,24 @@ func benchTrainer(b *testing.B, k int, hidden []int, fused bool, seed uint64) *c
 	net := newNetwork(set.Hidden, 2, set.Activation)
 	net.init(rng)
 	lg, err := buildLossGraph(p.H, p.Z0, net, k, 0, 0, true, fused)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return newCPUTrainer(lg, net, set, p.T0, p.T, rng, math.MaxInt)
+}
+
+// benchLagrangianTrainer is benchTrainer for the Lagrangian formulation of
+// the same oscillator (one network output).
+func benchLagrangianTrainer(b *testing.B, k int, hidden []int, fused bool, seed uint64) *cpuTrainer {
+	lp := LagrangianProblem{V: oscillatorV, Q0: []float64{1.3}, V0: []float64{1}, T: 4 * math.Pi}
+	p, set, err := lp.prepare(&Settings{Points: k, Hidden: hidden})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 2))
+	net := newNetwork(set.Hidden, 1, set.Activation)
+	net.init(rng)
+	lg, err := buildLagrangianLoss(p.H, p.Z0, net, k, 0, 0, true, fused)
 	if err != nil {
 		b.Fatal(err)
 	}

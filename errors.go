@@ -16,6 +16,11 @@ var (
 	// ErrHamiltonian: the Hamiltonian expression is nil, failed, has the
 	// wrong shape or dtype, cannot be differentiated, or is not finite at Z0.
 	ErrHamiltonian = errors.New("hnnsolve: invalid Hamiltonian")
+	// ErrLagrangian: the potential or Lagrangian expression of a
+	// LagrangianProblem is nil, failed, has the wrong shape or dtype, or
+	// cannot be differentiated. (Errors found in the Hamiltonian built
+	// from it also wrap ErrHamiltonian.)
+	ErrLagrangian = errors.New("hnnsolve: invalid Lagrangian")
 	// ErrDiverged: the loss became NaN or Inf during training.
 	ErrDiverged = errors.New("hnnsolve: training diverged")
 	// ErrModel: a saved model cannot be read or does not match the Problem.

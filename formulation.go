@@ -110,6 +110,8 @@ func formulationByKind(kind string) (formulation, bool) {
 	switch kind {
 	case "", "hamiltonian":
 		return hamiltonianForm{}, true
+	case "lagrangian":
+		return lagrangianForm{}, true
 	}
 	return nil, false
 }

@@ -82,7 +82,7 @@ func newLMProblem(net *network, ev *hamiltonianEvaluator, ts, z0 []float64, t0 f
 
 var _ lmModel = (*lmProblem)(nil)
 
-func (lp *lmProblem) network() *network       { return lp.net }
+func (lp *lmProblem) network() *network        { return lp.net }
 func (lp *lmProblem) size() (rows, params int) { return lp.rows, lp.nPar }
 
 // input returns unit i of layer l's input and its time derivative: the

@@ -168,6 +168,10 @@ type netGraph struct {
 	out    *gorgonia.Node   // N, (k, D); or [N | dN/dt], (k, 2D) when fused
 	dout   *gorgonia.Node   // dN/dt, (k, D); nil when fused
 	fused  *fusedNet
+	// To second order (buildNetGraph2): out is [N | dN/dt | d²N/dt²],
+	// (k, 3D), when fused2 is set; otherwise ddout is d²N/dt².
+	ddout  *gorgonia.Node
+	fused2 *fusedNet2
 }
 
 // columns returns N_i and dN_i/dt as length-k vectors.
