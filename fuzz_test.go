@@ -10,7 +10,7 @@ import (
 // publicError reports whether err is one of the typed errors the API
 // promises.
 func publicError(err error) bool {
-	for _, e := range []error{ErrProblem, ErrSettings, ErrHamiltonian, ErrDiverged, ErrModel, ErrDevice, ErrAnalysis} {
+	for _, e := range []error{ErrProblem, ErrSettings, ErrHamiltonian, ErrDiverged, ErrModel, ErrDevice, ErrAnalysis, ErrLagrangian} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -27,7 +27,8 @@ func (v Potential) Hamiltonian() Hamiltonian {
 	if v == nil {
 		return nil
 	}
-	return func(q, p []*gorgonia.Node) (*gorgonia.Node, error) {
+	return func(q, p []*gorgonia.Node) (h *gorgonia.Node, err error) {
+		defer recoverGorgonia(&err, ErrLagrangian)
 		pot, err := v(q)
 		if err != nil {
 			return nil, fmt.Errorf("%w: V returned an error: %w", ErrLagrangian, err)

@@ -63,6 +63,10 @@ func (s *Solution) Settings() Settings {
 	return r
 }
 
+// Formulation names how the Solution was trained: "hamiltonian" (Solve)
+// or "lagrangian" (SolveLagrangian).
+func (s *Solution) Formulation() string { return s.formulation().kind() }
+
 // E0 returns H(Z0), the energy the exact solution conserves.
 func (s *Solution) E0() float64 { return s.e0 }
 
