@@ -234,7 +234,7 @@ func TestSolveLagrangianBadInput(t *testing.T) {
 			Q0: []float64{0}, V0: []float64{0}, T: 1}, set, ErrHamiltonian},
 		"scalar V with energy": {LagrangianProblem{V: pendulumScalarV, Q0: []float64{1}, V0: []float64{0}, T: 1},
 			&Settings{Points: 10, Hidden: []int{4}, Epochs: 2, Energy: 1}, ErrHamiltonian},
-		"CUDA": {ok, &Settings{Device: CUDA}, ErrSettings},
+		"CUDA":         {ok, &Settings{Device: CUDA}, ErrSettings},
 		"bad settings": {ok, &Settings{Points: 1}, ErrSettings},
 	} {
 		_, err := SolveLagrangian(c.lp, c.s)
