@@ -43,7 +43,7 @@ func TestLagrangianResumeBitIdentical(t *testing.T) {
 	total := math.MaxInt64 - full.n.Load()
 	rng := rand.New(rand.NewPCG(3, 2))
 	where := map[string]int{}
-	const kills = 12
+	const kills = 24
 	for k := range kills {
 		n := 1 + rng.Int64N(total-1)
 		path := filepath.Join(dir, "run.ckpt")
@@ -54,6 +54,9 @@ func TestLagrangianResumeBitIdentical(t *testing.T) {
 		}
 		last := stopped.Stages[len(stopped.Stages)-1]
 		where[last.Name]++
+		if last.Segment > 0 {
+			where["later segment"]++
+		}
 		f, err := os.Open(path)
 		if err != nil {
 			t.Fatalf("kill %d: no checkpoint: %v", k, err)
@@ -73,6 +76,11 @@ func TestLagrangianResumeBitIdentical(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills, all resumed bit-identical; stopped in: %v", kills, where)
+	for _, w := range []string{"adam", "lbfgs", "lm", "later segment"} {
+		if where[w] == 0 {
+			t.Errorf("no kill landed in %s: %v", w, where)
+		}
+	}
 }
 
 // TestLagrangianSaveLoad: a SolveLagrangian Solution round-trips through
