@@ -102,6 +102,12 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
                      each segment, try and refinement stage), atomically
   -resume FILE       continue the run whose checkpoint is FILE (same
                      experiment and flags) to the uninterrupted run's result
+  -formulation F     (reproduce, solve) hamiltonian (default: Eq. 6-8) or
+                     lagrangian (Eq. 11-12: one network of d outputs, q =
+                     q0 + f1 v0 + f2 N with f1 = 1-e^-t, f2 = f1², trained on
+                     |q'' + ∇V(q)|², for systems with H = |p|²/2 + V:
+                     harmonic, oscillator, henon-heiles; the CPU only);
+                     the output goes to out/NAME-lagrangian
 On SIGINT or SIGTERM a run stops within one epoch, writes a final checkpoint
 (with -checkpoint) and the outputs of what it trained, and exits with status 1.
 Only for reproduce:
@@ -232,6 +238,9 @@ type options struct {
 	hExpr      string // -H
 	coords     string // -coords
 
+	// reproduce and solve
+	formulation string // -formulation
+
 	// reproduce only
 	accurate bool
 
@@ -273,6 +282,9 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "")
 	fs.IntVar(&o.checkpointEvery, "checkpoint-every", 0, "")
 	fs.StringVar(&o.resume, "resume", "", "")
+	if name == "reproduce" || name == "solve" {
+		fs.StringVar(&o.formulation, "formulation", formHamiltonian, "")
+	}
 	switch name {
 	case "reproduce":
 		fs.BoolVar(&o.accurate, "accurate", false, "")
@@ -369,6 +381,9 @@ func (o *options) check() error {
 	}
 	if _, err := hnnsolve.ParseDevice(o.device); err != nil {
 		return bad("device", strconv.Quote(o.device), "cpu or cuda")
+	}
+	if o.formulation != "" && o.formulation != formHamiltonian && o.formulation != formLagrangian {
+		return bad("formulation", strconv.Quote(o.formulation), "hamiltonian or lagrangian")
 	}
 	if o.set["hidden"] {
 		if _, err := parseHidden(o.hidden); err != nil {
@@ -567,6 +582,9 @@ func experimentConfig(name string, o *options) (*config, error) {
 	if o.accurate {
 		c.applyPreset(accuratePresets[name])
 	}
+	if err := c.setFormulation(o.formulation); err != nil {
+		return nil, err
+	}
 	if err := o.apply(c); err != nil {
 		return nil, err
 	}
@@ -627,6 +645,9 @@ func cmdSolve(args []string, stdout, stderr io.Writer) error {
 	}
 	if math.IsNaN(c.t0) || math.IsInf(c.t0, 0) || math.IsNaN(c.t1) || math.IsInf(c.t1, 0) || !(c.t1 > c.t0) {
 		return usagef("invalid time interval [%v, %v]: want finite t0 < t1", c.t0, c.t1)
+	}
+	if err := c.setFormulation(o.formulation); err != nil {
+		return err
 	}
 	if err := o.apply(c); err != nil {
 		return err

@@ -129,6 +129,37 @@ type config struct {
 	out         string
 	quiet       bool
 	resume      string // checkpoint to continue (-resume)
+	formulation string // formHamiltonian or formLagrangian (-formulation)
+}
+
+// The formulations of -formulation.
+const (
+	formHamiltonian = "hamiltonian"
+	formLagrangian  = "lagrangian"
+)
+
+// setFormulation selects the formulation f ("" or formHamiltonian: Solve;
+// formLagrangian: SolveLagrangian, for systems with H = |p|²/2 + V) and
+// names the run NAME-lagrangian for the latter.
+func (c *config) setFormulation(f string) error {
+	c.formulation = formHamiltonian
+	if f == "" || f == formHamiltonian {
+		return nil
+	}
+	if _, ok := c.sys.(systems.Mechanical); !ok {
+		return usagef("-formulation lagrangian needs a system with H = |p|²/2 + V(q) (harmonic, oscillator, henon-heiles); %s is not one", c.sys.Name())
+	}
+	c.formulation = formLagrangian
+	c.name += "-lagrangian"
+	return nil
+}
+
+// lagrangianProblem is c's problem for SolveLagrangian: the system's
+// potential, Q0 and V0 from z0 = (q, p) with unit masses.
+func (c *config) lagrangianProblem() hnnsolve.LagrangianProblem {
+	d := len(c.z0) / 2
+	return hnnsolve.LagrangianProblem{V: c.sys.(systems.Mechanical).Potential(),
+		Q0: slices.Clone(c.z0[:d]), V0: slices.Clone(c.z0[d:]), T0: c.t0, T: c.t1}
 }
 
 func (e experiment) config(name string) (*config, error) {
@@ -260,7 +291,11 @@ var signals = context.Background()
 // the checkpoint -resume names, stopped by signals.
 func train(c *config, set *hnnsolve.Settings) (*hnnsolve.Solution, error) {
 	p := hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T0: c.t0, T: c.t1}
+	lagrangian := c.formulation == formLagrangian
 	if c.resume == "" {
+		if lagrangian {
+			return hnnsolve.SolveLagrangianContext(signals, c.lagrangianProblem(), set)
+		}
 		return hnnsolve.SolveContext(signals, p, set)
 	}
 	f, err := os.Open(c.resume)
@@ -268,6 +303,9 @@ func train(c *config, set *hnnsolve.Settings) (*hnnsolve.Solution, error) {
 		return nil, fmt.Errorf("-resume: %w", err)
 	}
 	defer f.Close()
+	if lagrangian {
+		return hnnsolve.ResumeLagrangianContext(signals, f, c.lagrangianProblem(), set)
+	}
 	return hnnsolve.ResumeContext(signals, f, p, set)
 }
 

@@ -132,7 +132,7 @@ var summaryKeys = []string{
 	"experiment", "epochs_run", "train_seconds", "final_loss", "max_abs_error",
 	"max_abs_error_per_coordinate", "max_energy_error", "ell_max", "sigma_min",
 	"bound_eq22", "estimate_eq18", "bound_gronwall", "euler_K_max_abs_error", "settings",
-	"preset", "stages", "segments", "target", "best_loss",
+	"preset", "stages", "segments", "target", "best_loss", "formulation",
 }
 
 type wantRun struct {

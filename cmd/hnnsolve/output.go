@@ -265,6 +265,7 @@ func summaryObject(r *results) object {
 		{"experiment", c.name},
 		{"figures", c.figures},
 		{"preset", c.preset},
+		{"formulation", sol.Formulation()},
 		{"system", c.sys.Name()},
 		{"epochs_run", sol.EpochsRun},
 		{"best_epoch", sol.BestEpoch},
@@ -454,6 +455,9 @@ func tableRows(r *results) (title string, rows [][2]string) {
 	lr := fmt.Sprintf("lr %g", s.LearnRate)
 	if s.LearnRateFinal > 0 {
 		lr += fmt.Sprintf("→%g", s.LearnRateFinal)
+	}
+	if f := sol.Formulation(); f != formHamiltonian {
+		add("formulation", "%s (Eq. 11-12: q = q0 + f1 v0 + f2 N, loss |q'' + ∇V|²)", f)
 	}
 	add("settings", "K=%d, hidden %v, %s, f %s, λ=%g, %s, β (%g, %g), seed %d",
 		s.Points, s.Hidden, s.Activation, s.Param, s.Energy, lr, s.Beta1, s.Beta2, s.Seed)
