@@ -2,26 +2,29 @@ package hnnsolve
 
 import "math"
 
-// Levenberg-Marquardt for the Lagrangian loss (Eq. 12, 8) at fixed times:
-// one residual per time and coordinate, and one for the energy when λ > 0,
+// Levenberg-Marquardt for the Lagrangian losses (Eq. 12, 8, and the
+// Euler-Lagrange residual of a general L) at fixed times: one residual per
+// time and coordinate, and one for the energy when λ > 0,
 //
-//	r_{n,i} = (q̈_i + ∂H/∂q_i(q, q̇))/√K,  r_{n,d} = √(λ/K) (H(q, q̇) - E0),
+//	r_{n,i} = R_i(q, q̇, q̈)/√K,  r_{n,d} = √(λ/K) (E(q, q̇) - E0),
 //
-// with H = |p|²/2 + V, so ∂H/∂q = ∇V. With ∂q = f2 ∂N, ∂q̇ = f2' ∂N + f2 ∂Ṅ
-// and ∂q̈ = f2” ∂N + 2 f2' ∂Ṅ + f2 ∂N̈, the Jacobian rows are reverse passes
-// through the second-order network with the cotangents
+// with R = q̈ + ∇V and E = H = |p|²/2 + V for L = |q̇|²/2 - V. With
+// ∂q = f2 ∂N, ∂q̇ = f2' ∂N + f2 ∂Ṅ and ∂q̈ = f2" ∂N + 2 f2' ∂Ṅ + f2 ∂N̈, the
+// Jacobian rows are reverse passes through the second-order network with
+// the cotangents
 //
-//	residual i: c_N = [f2'' e_i + f2 H_{q_i q} + f2' H_{q_i p}]/√K,
-//	            c_Ṅ = [2 f2' e_i + f2 H_{q_i p}]/√K,  c_N̈ = f2 e_i/√K
-//	energy:     c_N = √(λ/K) (f2 ∂H/∂q + f2' ∂H/∂p),  c_Ṅ = √(λ/K) f2 ∂H/∂p
+//	residual i: c_N = [f2 ∂R_i/∂q + f2' ∂R_i/∂q̇ + f2" ∂R_i/∂q̈]/√K,
+//	            c_Ṅ = [f2 ∂R_i/∂q̇ + 2 f2' ∂R_i/∂q̈]/√K,  c_N̈ = f2 ∂R_i/∂q̈/√K
+//	energy:     c_N = √(λ/K) (f2 ∂E/∂q + f2' ∂E/∂q̇),  c_Ṅ = √(λ/K) f2 ∂E/∂q̇
 //
-// from the Hessian D²H of the expression (H_{qp} = 0 for |p|²/2 + V; it is
-// kept for generality). refineLM (levenberg.go) takes the steps.
+// where the point model (secondOrderModel) gives R, E and their
+// derivatives from the expression: for q̈ + ∇V, ∂R_i/∂q = D²V_i, ∂R/∂q̇ = 0,
+// ∂R/∂q̈ = I. refineLM (levenberg.go) takes the steps.
 type lagrangianLM struct {
 	net    *network
-	ev     *hamiltonianEvaluator // with the Hessian
-	ts     []float64             // input times τ
-	z0     []float64             // (q0, v0)
+	model  secondOrderModel
+	ts     []float64 // input times τ
+	z0     []float64 // (q0, v0)
 	param  Param
 	lambda float64
 	e0     float64
@@ -29,11 +32,59 @@ type lagrangianLM struct {
 	d, rows, nPar int
 	offsets       []int
 	pts           []lagPoint
-	zs            [][]float64
-	energy        []float64
-	grad, hes     []float64
-	work          [9][]float64 // reverse-pass work space
+	zs            [][]float64  // (q, q̇, q̈) per time
+	res, jres     []float64    // R (K×d), ∂R_i/∂(q, q̇, q̈) (K×d×3d)
+	energy, jen   []float64    // E (K), ∂E/∂(q, q̇) (K×2d)
+	work          [6][]float64 // reverse-pass work space
 	cot           [3][]float64 // c_N, c_Ṅ, c_N̈
+}
+
+// secondOrderModel evaluates the residuals R of second-order equations of
+// motion and the energy E at points (q, q̇, q̈) with their derivatives.
+type secondOrderModel interface {
+	// eval fills, for the rows pts[n] = (q, q̇, q̈) (len 3d): res[n*d+i] =
+	// R_i, jres[(n*d+i)*3d+j] = ∂R_i/∂(q, q̇, q̈)_j, energy[n] = E and
+	// jen[n*2d+j] = ∂E/∂(q, q̇)_j.
+	eval(pts [][]float64, res, jres, energy, jen []float64) error
+}
+
+// potentialModel is the point model of L = |q̇|²/2 - V: R = q̈ + ∇V and
+// E = H = |p|²/2 + V, from the Hamiltonian's evaluator (with its Hessian).
+type potentialModel struct {
+	ev        *hamiltonianEvaluator
+	d         int
+	zs        [][]float64 // (q, q̇) views of the points
+	grad, hes []float64
+}
+
+func newPotentialModel(ev *hamiltonianEvaluator, d int) *potentialModel {
+	return &potentialModel{ev: ev, d: d}
+}
+
+func (pm *potentialModel) eval(pts [][]float64, res, jres, energy, jen []float64) error {
+	d, D := pm.d, 2*pm.d
+	if len(pm.zs) != len(pts) {
+		pm.zs = make([][]float64, len(pts))
+		pm.grad, pm.hes = make([]float64, len(pts)*D), make([]float64, len(pts)*D*D)
+	}
+	for n, p := range pts {
+		pm.zs[n] = p[:D]
+	}
+	if err := pm.ev.eval(pm.zs, energy, pm.grad, pm.hes); err != nil {
+		return err
+	}
+	for n, p := range pts {
+		g, h := pm.grad[n*D:(n+1)*D], pm.hes[n*D*D:(n+1)*D*D]
+		copy(jen[n*D:(n+1)*D], g)
+		for i := range d {
+			res[n*d+i] = p[D+i] + g[i]
+			row := jres[(n*d+i)*3*d : (n*d+i+1)*3*d]
+			copy(row[:D], h[i*D:(i+1)*D]) // ∂²H/∂q_i∂(q, p)
+			clear(row[D:])
+			row[D+i] = 1
+		}
+	}
+	return nil
 }
 
 // lagPoint is the forward cache of one time: per hidden layer σ(a), ḣ, ḧ,
@@ -45,13 +96,13 @@ type lagPoint struct {
 
 var _ lmModel = (*lagrangianLM)(nil)
 
-func newLagrangianLM(net *network, ev *hamiltonianEvaluator, ts, z0 []float64, param Param, lambda, e0 float64) *lagrangianLM {
+func newLagrangianLM(net *network, model secondOrderModel, ts, z0 []float64, param Param, lambda, e0 float64) *lagrangianLM {
 	d := len(z0) / 2
 	perTime := d
 	if lambda > 0 {
 		perTime++
 	}
-	lp := &lagrangianLM{net: net, ev: ev, ts: ts, z0: z0, param: param, lambda: lambda, e0: e0,
+	lp := &lagrangianLM{net: net, model: model, ts: ts, z0: z0, param: param, lambda: lambda, e0: e0,
 		d: d, rows: perTime * len(ts), nPar: net.numParams()}
 	off := 0
 	for _, p := range net.params {
@@ -67,10 +118,11 @@ func newLagrangianLM(net *network, ev *hamiltonianEvaluator, ts, z0 []float64, p
 		}
 		pt.n, pt.dn, pt.ddn = make([]float64, d), make([]float64, d), make([]float64, d)
 		lp.pts = append(lp.pts, pt)
-		lp.zs = append(lp.zs, make([]float64, 2*d))
+		lp.zs = append(lp.zs, make([]float64, 3*d))
 	}
-	k, D := len(ts), 2*d
-	lp.energy, lp.grad, lp.hes = make([]float64, k), make([]float64, k*D), make([]float64, k*D*D)
+	k := len(ts)
+	lp.res, lp.jres = make([]float64, k*d), make([]float64, k*d*3*d)
+	lp.energy, lp.jen = make([]float64, k), make([]float64, k*2*d)
 	w := net.maxWidth()
 	for i := range lp.work {
 		lp.work[i] = make([]float64, w)
@@ -141,21 +193,18 @@ func (lp *lagrangianLM) residuals(r []float64) (float64, error) {
 			q0, v0 := lp.z0[i], lp.z0[d+i]
 			lp.zs[n][i] = q0 + pf[0]*v0 + pf[3]*pt.n[i]
 			lp.zs[n][d+i] = pf[1]*v0 + pf[4]*pt.n[i] + pf[3]*pt.dn[i]
+			lp.zs[n][2*d+i] = pf[2]*v0 + pf[5]*pt.n[i] + 2*pf[4]*pt.dn[i] + pf[3]*pt.ddn[i]
 		}
 	}
-	if err := lp.ev.eval(lp.zs, lp.energy, lp.grad, lp.hes); err != nil {
+	if err := lp.model.eval(lp.zs, lp.res, lp.jres, lp.energy, lp.jen); err != nil {
 		return 0, err
 	}
 	sk := 1 / math.Sqrt(float64(len(lp.ts)))
 	se := math.Sqrt(lp.lambda) * sk
 	row, loss := 0, 0.0
-	for n, tau := range lp.ts {
-		pt := &lp.pts[n]
-		pf := lp.param.eval2(tau, 0)
-		g := lp.grad[n*2*d : (n+1)*2*d]
+	for n := range lp.ts {
 		for i := range d {
-			acc := pf[2]*lp.z0[d+i] + pf[5]*pt.n[i] + 2*pf[4]*pt.dn[i] + pf[3]*pt.ddn[i]
-			r[row] = (acc + g[i]) * sk
+			r[row] = lp.res[n*d+i] * sk
 			loss += r[row] * r[row]
 			row++
 		}
@@ -171,7 +220,7 @@ func (lp *lagrangianLM) residuals(r []float64) (float64, error) {
 // jacobian fills jac (rows × nPar, row-major) for the state of the latest
 // residuals call.
 func (lp *lagrangianLM) jacobian(jac []float64) {
-	d, D := lp.d, 2*lp.d
+	d := lp.d
 	sk := 1 / math.Sqrt(float64(len(lp.ts)))
 	se := math.Sqrt(lp.lambda) * sk
 	cN, cdN, cddN := lp.cot[0], lp.cot[1], lp.cot[2]
@@ -180,20 +229,19 @@ func (lp *lagrangianLM) jacobian(jac []float64) {
 		pt := &lp.pts[n]
 		pf := lp.param.eval2(tau, 0)
 		f2, df2, ddf2 := pf[3], pf[4], pf[5]
-		hes := lp.hes[n*D*D : (n+1)*D*D]
 		for i := range d {
+			jr := lp.jres[(n*d+i)*3*d : (n*d+i+1)*3*d]
+			jq, jv, ja := jr[:d], jr[d:2*d], jr[2*d:]
 			for j := range d {
-				hqq, hqp := hes[i*D+j], hes[i*D+d+j]
-				cN[j], cdN[j], cddN[j] = (f2*hqq+df2*hqp)*sk, f2*hqp*sk, 0
+				cN[j] = (f2*jq[j] + df2*jv[j] + ddf2*ja[j]) * sk
+				cdN[j] = (f2*jv[j] + 2*df2*ja[j]) * sk
+				cddN[j] = f2 * ja[j] * sk
 			}
-			cN[i] += ddf2 * sk
-			cdN[i] += 2 * df2 * sk
-			cddN[i] = f2 * sk
 			lp.vjp(tau, pt, jac[row*lp.nPar:(row+1)*lp.nPar])
 			row++
 		}
 		if lp.lambda > 0 {
-			g := lp.grad[n*D : (n+1)*D]
+			g := lp.jen[n*2*d : (n+1)*2*d]
 			for j := range d {
 				cN[j], cdN[j], cddN[j] = se*(f2*g[j]+df2*g[d+j]), se*f2*g[d+j], 0
 			}

@@ -31,7 +31,36 @@ var _ lossEvaluator = (*lagrangianLoss)(nil)
 // buildLagrangianLoss builds the loss for k points of the problem with
 // Hamiltonian h = |p|²/2 + V and initial state z0 = (q0, v0); withGrad and
 // fused as for buildLossGraph.
-func buildLagrangianLoss(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0 float64, withGrad, fused bool) (ll *lagrangianLoss, err error) {
+func buildLagrangianLoss(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0 float64, withGrad, fused bool) (*lagrangianLoss, error) {
+	return buildSecondOrderLoss(potentialResidual(h), z0, net, k, lambda, e0, withGrad, fused)
+}
+
+// residualBuilder builds, on the trial solution's nodes q, q̇, q̈ (length-k
+// vectors of g), the equations' residuals (one per coordinate) and the
+// energy per point (scalar: the energy is summed over the points, and the
+// energy term cannot be used).
+type residualBuilder func(g *gorgonia.ExprGraph, q, v, acc []*gorgonia.Node, k int) (res []*gorgonia.Node, energy *gorgonia.Node, scalar bool, err error)
+
+// potentialResidual is Eq. 12's residual q̈ + ∇V(q), with ∇V = ∂H/∂q of
+// h = |p|²/2 + V at (q, q̇), and the energy H.
+func potentialResidual(h Hamiltonian) residualBuilder {
+	return func(g *gorgonia.ExprGraph, q, v, acc []*gorgonia.Node, k int) ([]*gorgonia.Node, *gorgonia.Node, bool, error) {
+		hg, err := buildHamiltonian(g, h, append(append([]*gorgonia.Node{}, q...), v...), k)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		res := make([]*gorgonia.Node, len(q))
+		for i := range q {
+			res[i] = gorgonia.Must(gorgonia.Add(acc[i], hg.grad[i]))
+		}
+		return res, hg.h, hg.scalar, nil
+	}
+}
+
+// buildSecondOrderLoss builds the loss of the Lagrangian trial solution
+// (Eq. 11) for k points with the residuals of res: mean |res|² plus λ times
+// the mean squared deviation of the energy from e0.
+func buildSecondOrderLoss(res residualBuilder, z0 []float64, net *network, k int, lambda, e0 float64, withGrad, fused bool) (ll *lagrangianLoss, err error) {
 	defer recoverGorgonia(&err, ErrHamiltonian)
 	graphMu.Lock()
 	defer graphMu.Unlock()
@@ -66,20 +95,20 @@ func buildLagrangianLoss(h Hamiltonian, z0 []float64, net *network, k int, lambd
 	}
 	ll.z = append(append([]*gorgonia.Node{}, q...), v...)
 	ll.dz = append(append([]*gorgonia.Node{}, v...), acc...)
-	if ll.hg, err = buildHamiltonian(g, h, ll.z, k); err != nil {
+	rs, energy, scalar, err := res(g, q, v, acc, k)
+	if err != nil {
 		return nil, err
 	}
 	var sum *gorgonia.Node
-	for i := range d {
-		// Eq. 12: q̈_i + ∂V/∂q_i
-		r := add(acc[i], ll.hg.grad[i])
+	for _, r := range rs {
+		// Eq. 12: q̈_i + ∂V/∂q_i (or the Euler-Lagrange residual)
 		sum = appendGrad(sum, gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(r)))))
 	}
 	if lambda > 0 {
-		if ll.hg.scalar {
+		if scalar {
 			return nil, fmt.Errorf("%w: the energy regulariser (Eq. 8) needs V at each point, but V returned a scalar", ErrHamiltonian)
 		}
-		dev := gorgonia.Must(gorgonia.Sub(ll.hg.h, gorgonia.NewConstant(e0)))
+		dev := gorgonia.Must(gorgonia.Sub(energy, gorgonia.NewConstant(e0)))
 		reg := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(dev))))
 		sum = add(sum, gorgonia.Must(gorgonia.Mul(gorgonia.NewConstant(lambda), reg)))
 	}

@@ -200,7 +200,7 @@ func (lagrangianForm) newLM(sp Problem, net *network, ts []float64, param Param,
 	if err != nil {
 		return nil, err
 	}
-	return newLagrangianLM(net, ev, ts, sp.Z0, param, lambda, e0), nil
+	return newLagrangianLM(net, newPotentialModel(ev, len(sp.Z0)/2), ts, sp.Z0, param, lambda, e0), nil
 }
 
 // state computes ẑ = (q̂, q̇) and dẑ/dt = (q̇, q̈) from Eq. 11.
