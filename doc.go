@@ -54,6 +54,12 @@
 // DOP853 reference; package systems holds the paper's systems and others,
 // both as gorgonia expressions and in closed form.
 //
+// SolveLagrangian is the paper's other solver (Sec. II.A, Eq. 11-12): one
+// network of d outputs whose trial solution q = Q0 + f1 V0 + f2 N holds
+// both initial conditions, trained on q̈ + ∇V(q) with q̈ from forward-mode
+// tangents to second order, or on the Euler-Lagrange residual of a general
+// Lagrangian L(q, q̇); its result is an ordinary Solution in phase space.
+//
 // Long runs: SolveContext stops on cancellation or a deadline within one
 // epoch and returns what was trained; Settings.Checkpoint writes the whole
 // training state as it goes, and Resume continues a killed run to the same

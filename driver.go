@@ -95,6 +95,14 @@ func (r *run) solve() (*Solution, error) {
 			}
 			return nil, err
 		}
+		if c, ok := r.form.(segmentChecker); ok {
+			if err := c.checkSegment(seg); err != nil {
+				if set.Segments > 1 {
+					return nil, fmt.Errorf("segment %d [%v, %v]: %w", i, t0, t1, err)
+				}
+				return nil, err
+			}
+		}
 		z = seg.At(t1)
 		if err := checkState(z); err != nil {
 			return nil, fmt.Errorf("%w: end state of segment %d: %w", ErrDiverged, i, err)

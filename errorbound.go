@@ -390,6 +390,9 @@ type analyzer struct {
 }
 
 func newAnalyzer(s *Solution) (*analyzer, error) {
+	if _, ok := s.formulation().(residualForm); ok {
+		return nil, fmt.Errorf("%w: the error analysis needs Hamilton's equations; a Solution of a general Lagrangian (%s) has none", ErrAnalysis, s.formulation().kind())
+	}
 	dim := s.dim()
 	batch, err := newHamiltonianEvaluator(s.problem.H, dim, 64, true)
 	if err != nil {

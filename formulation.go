@@ -58,6 +58,23 @@ type lmModel interface {
 	jacobian(jac []float64)
 }
 
+// residualForm is implemented by the formulations whose equations are not
+// Hamilton's for the Problem's H (general Lagrangians, whose Problem holds
+// the energy function in place of H): Solution.Residual takes their
+// residual, and Analyze, which needs Hamilton's equations, refuses them.
+type residualForm interface {
+	// residuals returns the residual vectors along s at ts, row-major,
+	// 2d per time.
+	residuals(s *Solution, ts []float64) ([]float64, error)
+}
+
+// segmentChecker is implemented by the formulations that check each
+// trained segment (a general Lagrangian's velocity Hessian must be regular
+// along it); the driver stops the chain at the first failure.
+type segmentChecker interface {
+	checkSegment(seg *Solution) error
+}
+
 // pointWork is the work space of one evaluation of a trial solution.
 type pointWork struct {
 	n, dn, ddn []float64 // network outputs and their first two time derivatives
@@ -112,6 +129,8 @@ func formulationByKind(kind string) (formulation, bool) {
 		return hamiltonianForm{}, true
 	case "lagrangian":
 		return lagrangianForm{}, true
+	case "euler-lagrange":
+		return eulerLagrangeForm{}, true
 	}
 	return nil, false
 }

@@ -58,27 +58,48 @@ func (v Potential) Hamiltonian() Hamiltonian {
 }
 
 // LagrangianProblem is an initial value problem for the Euler-Lagrange
-// equations of L = |q̇|²/2 - V(q), q̈ = -∇V(q), on [T0, T] with q(T0) = Q0
-// and q̇(T0) = V0.
+// equations d/dt(∂L/∂q̇) - ∂L/∂q = 0 on [T0, T] with q(T0) = Q0 and
+// q̇(T0) = V0: of L = |q̇|²/2 - V(q), q̈ = -∇V(q), given V, or of a general
+// L(q, q̇). Exactly one of V and L is set.
 type LagrangianProblem struct {
-	// V is the potential as a gorgonia expression.
+	// V is the potential as a gorgonia expression (L = |q̇|²/2 - V).
 	V Potential
+	// L is a general Lagrangian as a gorgonia expression, instead of V.
+	L Lagrangian
 	// Q0 and V0 are the initial positions and velocities, len d >= 1 each.
 	Q0, V0 []float64
 	// T0 and T bound the time interval, T > T0.
 	T0, T float64
 }
 
-// Problem returns the same initial value problem in phase space: H =
-// |p|²/2 + V, Z0 = (Q0, V0). Its checks are those of Problem.
+// Problem returns the same initial value problem in phase space, Z0 =
+// (Q0, V0), with H = |p|²/2 + V for a potential; for a general L, "H" is
+// the energy function E(q, q̇) = q̇·∂L/∂q̇ - L, the conserved quantity that
+// Solution.Energy reports (not a Hamiltonian in canonical coordinates).
+// Its checks are those of Problem.
 func (lp LagrangianProblem) Problem() Problem {
-	return Problem{H: lp.V.Hamiltonian(), Z0: append(slices.Clone(lp.Q0), lp.V0...), T0: lp.T0, T: lp.T}
+	h := lp.V.Hamiltonian()
+	if lp.L != nil {
+		h = lp.L.energy()
+	}
+	return Problem{H: h, Z0: append(slices.Clone(lp.Q0), lp.V0...), T0: lp.T0, T: lp.T}
 }
 
-// validate checks the parts a Problem does not: V and the lengths.
+// form returns the formulation of lp.
+func (lp LagrangianProblem) form() formulation {
+	if lp.L != nil {
+		return eulerLagrangeForm{L: lp.L}
+	}
+	return lagrangianForm{}
+}
+
+// validate checks the parts a Problem does not: V or L and the lengths.
 func (lp LagrangianProblem) validate() (Problem, error) {
-	if lp.V == nil {
-		return Problem{}, fmt.Errorf("%w: V is nil", ErrLagrangian)
+	switch {
+	case lp.V == nil && lp.L == nil:
+		return Problem{}, fmt.Errorf("%w: V and L are nil, want one of them", ErrLagrangian)
+	case lp.V != nil && lp.L != nil:
+		return Problem{}, fmt.Errorf("%w: both V and L are set, want one of them", ErrLagrangian)
 	}
 	if len(lp.Q0) == 0 || len(lp.Q0) != len(lp.V0) {
 		return Problem{}, fmt.Errorf("%w: Q0 has %d values and V0 %d, want the same d >= 1", ErrProblem, len(lp.Q0), len(lp.V0))
@@ -114,6 +135,19 @@ func (lp LagrangianProblem) validate() (Problem, error) {
 // |q̈ + ∇V| (the first d components vanish by construction), and Analyze
 // and Save work as for Solve (LoadLagrangian reads the model back).
 //
+// With a general Lagrangian (lp.L instead of lp.V) the residual is the
+// Euler-Lagrange equation
+//
+//	R = d/dt(∂L/∂q̇) - ∂L/∂q = (∂²L/∂q̇∂q̇) q̈ + (∂²L/∂q̇∂q) q̇ - ∂L/∂q,
+//
+// with the second derivatives of L from the expression, and the energy of
+// the energy term is E = q̇·∂L/∂q̇ - L. ∂²L/∂q̇∂q̇ must be regular at
+// (Q0, V0) and along every trained segment (checked on 4K+1 times): a
+// singular one is an error wrapping ErrLagrangian, not a NaN. The Solution
+// then holds (q, q̇) ("H" is E, so Energy is the energy function), Residual
+// is |R|, and Analyze and TargetError, which need Hamilton's equations, are
+// not available.
+//
 // The paper notes that this network costs about twice the Hamiltonian one
 // per epoch, for the second-order tangent; see the README for the ratio
 // measured here.
@@ -136,7 +170,7 @@ func SolveLagrangianContext(ctx context.Context, lp LagrangianProblem, s *Settin
 	if err != nil {
 		return nil, err
 	}
-	return newRun(ctx, p, lagrangianForm{}, set, e0, ev).solve()
+	return newRun(ctx, p, lp.form(), set, e0, ev).solve()
 }
 
 // prepare validates lp and resolves s for it.
@@ -151,6 +185,14 @@ func (lp LagrangianProblem) prepare(s *Settings) (Problem, Settings, error) {
 	}
 	if set.Device != CPU {
 		return Problem{}, Settings{}, fmt.Errorf("%w: the Lagrangian formulation trains on the CPU only, not on %v", ErrSettings, set.Device)
+	}
+	if f, ok := lp.form().(eulerLagrangeForm); ok {
+		if set.TargetError > 0 {
+			return Problem{}, Settings{}, fmt.Errorf("%w: TargetError needs the error analysis, which a general Lagrangian has not", ErrSettings)
+		}
+		if err := f.checkInitial(p.Z0, p.T0); err != nil {
+			return Problem{}, Settings{}, err
+		}
 	}
 	return p, set, nil
 }
@@ -168,7 +210,7 @@ func ResumeLagrangianContext(ctx context.Context, r io.Reader, lp LagrangianProb
 	if err != nil {
 		return nil, err
 	}
-	return resume(ctx, r, p, lagrangianForm{}, set)
+	return resume(ctx, r, p, lp.form(), set)
 }
 
 // LoadLagrangian reads a model written by Save from a SolveLagrangian
@@ -179,7 +221,7 @@ func LoadLagrangian(r io.Reader, lp LagrangianProblem) (sol *Solution, err error
 	if err != nil {
 		return nil, err
 	}
-	return load(r, p, lagrangianForm{})
+	return load(r, p, lp.form())
 }
 
 // lagrangianForm is the Lagrangian network of Eq. 11-12 for

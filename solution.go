@@ -63,8 +63,9 @@ func (s *Solution) Settings() Settings {
 	return r
 }
 
-// Formulation names how the Solution was trained: "hamiltonian" (Solve)
-// or "lagrangian" (SolveLagrangian).
+// Formulation names how the Solution was trained: "hamiltonian" (Solve),
+// "lagrangian" (SolveLagrangian with a potential V) or "euler-lagrange"
+// (SolveLagrangian with a general Lagrangian L).
 func (s *Solution) Formulation() string { return s.formulation().kind() }
 
 // E0 returns H(Z0), the energy the exact solution conserves.
@@ -265,6 +266,12 @@ func (s *Solution) Residual(ts []float64) []float64 {
 
 // residualVectors returns ℓ(t) of Eq. 14 at ts, row-major.
 func (s *Solution) residualVectors(ts []float64) ([]float64, error) {
+	if rf, ok := s.formulation().(residualForm); ok {
+		if s.empty() {
+			return nil, fmt.Errorf("%w: the Solution holds no network", ErrProblem)
+		}
+		return rf.residuals(s, ts)
+	}
 	dim := s.dim()
 	d := dim / 2
 	z, dz, grad := make([]float64, len(ts)*dim), make([]float64, len(ts)*dim), make([]float64, len(ts)*dim)
