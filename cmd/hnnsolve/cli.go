@@ -133,7 +133,16 @@ Only for solve:
                      tanh abs; names q1..qd, p1..pd (q, p for d = 1) with d
                      from -z0, or those of -coords; needs -z0; the output
                      is out/solve-custom (see hnnsolve.ParseHamiltonian)
-  -coords x,y,px,py  with -H: names of the coordinates then the momenta
+  -L EXPR            instead of -system or -H, a general Lagrangian L(q, q')
+                     as text, in the grammar of -H, the velocities named as
+                     the momenta there (q1..qd, p1..pd by default; e.g.
+                     -coords x,v): trains the Lagrangian formulation on the
+                     Euler-Lagrange residual, against DOP853 on the
+                     Euler-Lagrange equations; needs -z0 q...,v...; the
+                     output is out/solve-custom-lagrangian (no error
+                     analysis, no symplectic Euler)
+  -coords x,y,px,py  with -H (or -L): names of the coordinates then the momenta
+                     (velocities)
   -z0 a,b,...        initial state (q..., p...) (default: the system's)
   -t0 T0, -t1 T1     time interval (default: the system's; [0, 4π] for -H)
 Only for demo (runs reproduce oscillator, reproduce oscillator -lambda 1
@@ -236,6 +245,7 @@ type options struct {
 	system, z0 string
 	t0, t1     float64
 	hExpr      string // -H
+	lExpr      string // -L
 	coords     string // -coords
 
 	// reproduce and solve
@@ -294,6 +304,7 @@ func newFlagSet(name string, o *options) *flag.FlagSet {
 		fs.Float64Var(&o.t0, "t0", 0, "")
 		fs.Float64Var(&o.t1, "t1", 0, "")
 		fs.StringVar(&o.hExpr, "H", "", "")
+		fs.StringVar(&o.lExpr, "L", "", "")
 		fs.StringVar(&o.coords, "coords", "", "")
 	}
 	return fs
@@ -601,23 +612,39 @@ func cmdSolve(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usagef("solve takes no positional arguments, got %q (use -system NAME)", pos)
 	}
+	given := 0
+	for _, f := range []bool{o.system != "", o.set["H"], o.set["L"]} {
+		if f {
+			given++
+		}
+	}
 	switch {
 	case o.set["H"] && o.system != "":
 		return usagef("solve takes -system or -H, not both")
-	case o.set["coords"] && !o.set["H"]:
+	case given > 1:
+		return usagef("solve takes one of -system, -H and -L")
+	case o.set["coords"] && !o.set["H"] && !o.set["L"]:
 		return usagef("flag -coords names the coordinates of -H; give -H 'EXPR' too")
 	case o.set["H"] && !o.set["z0"]:
 		return usagef("solve -H needs the initial state: -z0 q...,p...")
-	case o.system == "" && !o.set["H"]:
-		return usagef("solve needs -system NAME (one of %s) or -H 'EXPR'", strings.Join(systems.Names(), ", "))
+	case o.set["L"] && !o.set["z0"]:
+		return usagef("solve -L needs the initial state: -z0 q...,v...")
+	case o.set["L"] && o.set["formulation"] && o.formulation != formLagrangian:
+		return usagef("solve -L trains the Lagrangian formulation; -formulation %s does not apply", o.formulation)
+	case given == 0:
+		return usagef("solve needs -system NAME (one of %s), -H 'EXPR' or -L 'EXPR'", strings.Join(systems.Names(), ", "))
 	}
 	if err := o.check(); err != nil {
 		return err
 	}
 	var sys systems.System
-	if o.set["H"] {
+	switch {
+	case o.set["L"]:
+		sys, err = parsedLagrangian(&o)
+		o.formulation = formLagrangian
+	case o.set["H"]:
 		sys, err = parsedSystem(&o)
-	} else {
+	default:
 		sys, err = systems.Lookup(o.system)
 	}
 	if err != nil {

@@ -146,20 +146,36 @@ func (c *config) setFormulation(f string) error {
 	if f == "" || f == formHamiltonian {
 		return nil
 	}
-	if _, ok := c.sys.(systems.Mechanical); !ok {
-		return usagef("-formulation lagrangian needs a system with H = |p|²/2 + V(q) (harmonic, oscillator, henon-heiles); %s is not one", c.sys.Name())
+	_, mech := c.sys.(systems.Mechanical)
+	_, lag := c.sys.(lagrangianSystem)
+	if !mech && !lag {
+		return usagef("-formulation lagrangian needs a system with H = |p|²/2 + V(q) (harmonic, oscillator, henon-heiles) or -L; %s is not one", c.sys.Name())
 	}
 	c.formulation = formLagrangian
 	c.name += "-lagrangian"
 	return nil
 }
 
+// lagrangianSystem is a system given by a general Lagrangian (solve -L),
+// whose state is (q, q̇) and whose reference solution integrates the
+// Euler-Lagrange equations.
+type lagrangianSystem interface {
+	Lagrangian() hnnsolve.Lagrangian
+	reference(z0, ts []float64) (*mat.Dense, error)
+}
+
 // lagrangianProblem is c's problem for SolveLagrangian: the system's
-// potential, Q0 and V0 from z0 = (q, p) with unit masses.
+// potential, Q0 and V0 from z0 = (q, p) with unit masses, or its general
+// Lagrangian with z0 = (q, q̇).
 func (c *config) lagrangianProblem() hnnsolve.LagrangianProblem {
 	d := len(c.z0) / 2
-	return hnnsolve.LagrangianProblem{V: c.sys.(systems.Mechanical).Potential(),
-		Q0: slices.Clone(c.z0[:d]), V0: slices.Clone(c.z0[d:]), T0: c.t0, T: c.t1}
+	lp := hnnsolve.LagrangianProblem{Q0: slices.Clone(c.z0[:d]), V0: slices.Clone(c.z0[d:]), T0: c.t0, T: c.t1}
+	if ls, ok := c.sys.(lagrangianSystem); ok {
+		lp.L = ls.Lagrangian()
+	} else {
+		lp.V = c.sys.(systems.Mechanical).Potential()
+	}
+	return lp
 }
 
 func (e experiment) config(name string) (*config, error) {
@@ -335,11 +351,19 @@ func evaluate(c *config, sol *hnnsolve.Solution) (*results, error) {
 	d := c.sys.Dim()
 	r := &results{cfg: c, sol: sol, loss: sol.Loss(), coords: coordNames(c.sys)}
 	r.ts = grid(c.t0, c.t1, c.dense)
-	ref, err := integrate.Adaptive(c.sys, c.z0, r.ts, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reference solution: %w", err)
+	if ls, ok := c.sys.(lagrangianSystem); ok {
+		ref, err := ls.reference(c.z0, r.ts)
+		if err != nil {
+			return nil, fmt.Errorf("reference solution: %w", err)
+		}
+		r.ref = ref
+	} else {
+		ref, err := integrate.Adaptive(c.sys, c.z0, r.ts, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reference solution: %w", err)
+		}
+		r.ref = ref.Z
 	}
-	r.ref = ref.Z
 	r.nn = sol.Trajectory(r.ts)
 	r.eNN = sol.Energy(r.ts)
 	r.residual = sol.Residual(r.ts)
@@ -367,6 +391,7 @@ func evaluate(c *config, sol *hnnsolve.Solution) (*results, error) {
 
 	if _, ok := c.sys.(integrate.Separable); ok {
 		// K counts the collocation times of all segments.
+		var err error
 		k := c.settings.Points * max(1, c.settings.Segments)
 		if r.eulerK, err = runEuler(c, "K", k); err != nil {
 			return nil, err
@@ -418,11 +443,15 @@ func coordNames(sys systems.System) []string {
 		return []string{"x", "y", "px", "py"}
 	}
 	d := sys.Dim() / 2
+	mom := "p"
+	if _, ok := sys.(lagrangianSystem); ok {
+		mom = "v" // the state is (q, q̇)
+	}
 	if d == 1 {
-		return []string{"q", "p"}
+		return []string{"q", mom}
 	}
 	names := make([]string, 0, 2*d)
-	for _, c := range []string{"q", "p"} {
+	for _, c := range []string{"q", mom} {
 		for i := range d {
 			names = append(names, fmt.Sprintf("%s%d", c, i+1))
 		}

@@ -74,3 +74,47 @@ func TestSolveLagrangianDefaultOut(t *testing.T) {
 		t.Errorf("summary formulation = %v", s["formulation"])
 	}
 }
+
+// TestSolveGeneralLagrangian: solve -L trains a general Lagrangian (the
+// relativistic oscillator, and a charge in a magnetic field) against
+// DOP853 on the Euler-Lagrange equations; the summary names the
+// formulation and the error analysis is reported unavailable.
+func TestSolveGeneralLagrangian(t *testing.T) {
+	for _, c := range []struct {
+		name, l, coords, z0 string
+		coord               string // a column of trajectory.csv
+	}{
+		{"relativistic", "-sqrt(1 - v^2) - x^2/2", "x,v", "1,0", "v_nn"},
+		{"magnetic", "(vx^2+vy^2)/2 + (x*vy - y*vx)/2", "x,y,vx,vy", "1,0,0,-1", "v2_nn"},
+	} {
+		dir := t.TempDir()
+		code, stdout, stderr := runCmd(t, "solve", "-L", c.l, "-coords", c.coords, "-z0", c.z0, "-t1", "1", "-segments", "2",
+			"-points", "40", "-hidden", "8,8", "-epochs", "500", "-lr-final", "1e-4", "-beta1", "0.9", "-beta2", "0.999",
+			"-lm", "100", "-refine-points", "80", "-seed", "1", "-out", dir, "-quiet")
+		if code != 0 {
+			t.Fatalf("%s: exit %d, stderr %s", c.name, code, stderr)
+		}
+		s := readSummary(t, dir)
+		if s["formulation"] != "euler-lagrange" || !strings.Contains(stdout, "euler-lagrange") {
+			t.Errorf("%s: formulation %v", c.name, s["formulation"])
+		}
+		if e := number(t, s, "max_abs_error"); !(e < 1e-3) {
+			t.Errorf("%s: max abs error %v against DOP853, want < 1e-3", c.name, e)
+		}
+		if s["analysis_error"] == nil || !strings.Contains(stderr, "no error bounds") {
+			t.Errorf("%s: analysis_error %v, stderr %q: want the analysis reported unavailable", c.name, s["analysis_error"], stderr)
+		}
+		traj := readCSV(t, filepath.Join(dir, "trajectory.csv"))
+		traj.col(t, c.coord)
+	}
+	for _, args := range [][]string{
+		{"solve", "-L", "v^2/2", "-H", "p^2/2", "-z0", "1,0"},
+		{"solve", "-L", "v^2/2 - x^2/2", "-coords", "x,v"},
+		{"solve", "-L", "v^2/2 - x^2/2", "-coords", "x,v", "-z0", "1,0", "-formulation", "hamiltonian"},
+		{"solve", "-L", "x*v - x^2/2", "-coords", "x,v", "-z0", "1,0"}, // ∂²L/∂v² = 0
+	} {
+		if code, _, stderr := runCmd(t, append(args, "-out", t.TempDir(), "-quiet", "-epochs", "2")...); code == 0 {
+			t.Errorf("%v: exit 0, want an error (stderr %q)", args, stderr)
+		}
+	}
+}

@@ -456,8 +456,12 @@ func tableRows(r *results) (title string, rows [][2]string) {
 	if s.LearnRateFinal > 0 {
 		lr += fmt.Sprintf("→%g", s.LearnRateFinal)
 	}
-	if f := sol.Formulation(); f != formHamiltonian {
+	switch f := sol.Formulation(); f {
+	case formHamiltonian:
+	case formLagrangian:
 		add("formulation", "%s (Eq. 11-12: q = q0 + f1 v0 + f2 N, loss |q'' + ∇V|²)", f)
+	default:
+		add("formulation", "%s (Eq. 11: q = q0 + f1 v0 + f2 N, loss |d/dt ∂L/∂q' - ∂L/∂q|²)", f)
 	}
 	add("settings", "K=%d, hidden %v, %s, f %s, λ=%g, %s, β (%g, %g), seed %d",
 		s.Points, s.Hidden, s.Activation, s.Param, s.Energy, lr, s.Beta1, s.Beta2, s.Seed)
