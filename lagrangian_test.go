@@ -1,6 +1,7 @@
 package hnnsolve
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -383,6 +384,45 @@ func TestLagrangianLossMatchesDirectEvaluation(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestLagrangianEpochAllocatesNothing: in steady state a Lagrangian
+// training epoch (perturb, loss and gradient on the fused second-order
+// Op, Adam step) allocates nothing, with and without the energy term, for
+// a potential and for a general Lagrangian.
+func TestLagrangianEpochAllocatesNothing(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		lp   LagrangianProblem
+		lam  float64
+	}{
+		{"henon-heiles+energy", LagrangianProblem{V: henonHeilesV, Q0: []float64{0.3, -0.3}, V0: []float64{0.3, 0.15}, T: 6}, 0.5},
+		{"magnetic L", LagrangianProblem{L: magneticL, Q0: []float64{1, 0}, V0: []float64{0, -1.3}, T: 6}, 0},
+	} {
+		p, set, err := c.lp.prepare(&Settings{Points: 50, Hidden: []int{16, 16}, Energy: c.lam, LearnRateFinal: 1e-4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		net := newNetwork(set.Hidden, 2, set.Activation)
+		net.init(rng)
+		lg, err := c.lp.form().newLoss(p, net, set.Points, set.Energy, 0.1, true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := newCPUTrainer(lg, net, set, p.T0, p.T, rng, 0)
+		losses := make([]float64, 100)
+		epoch := 0
+		allocs := testing.AllocsPerRun(50, func() {
+			if _, err := tr.Run(context.Background(), epoch, epoch+1, 0, losses); err != nil {
+				t.Fatal(err)
+			}
+			epoch++
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per epoch, want 0", c.name, allocs)
 		}
 	}
 }
