@@ -304,9 +304,10 @@ const (
 	// modelVersion 2: the network's input is τ = t - t0 of its segment
 	// (version 1 fed it t) and the settings are stored.
 	// modelVersion 3: the formulation is recorded ("hamiltonian", or
-	// "lagrangian" for SolveLagrangian, whose segments' z0 hold the initial
-	// positions and velocities (q0, v0) and whose networks have d outputs).
-	// Version 2 files, which have no formulation, read as Hamiltonian.
+	// "lagrangian" and "euler-lagrange" for SolveLagrangian with V or L,
+	// whose segments' z0 hold the initial positions and velocities
+	// (q0, v0) and whose networks have d outputs). Version 2 files, which
+	// have no formulation, read as Hamiltonian.
 	modelVersion = 3
 	// modelVersionMin is the oldest version Load reads.
 	modelVersionMin = 2
