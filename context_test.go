@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,4 +153,31 @@ func BenchmarkCancelLatency(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs/cancel")
+}
+
+// TestSolveContextStopsEverywhere: a stop at every point of a short run
+// with L-BFGS and LM leaves only named stages, the last one saying it was
+// stopped.
+func TestSolveContextStopsEverywhere(t *testing.T) {
+	set := quickSettings()
+	set.Epochs, set.LBFGS, set.LM, set.RefinePoints = 20, 3, 3, 20
+	full := newCountdown(math.MaxInt64)
+	if _, err := SolveContext(full, oscillatorProblem(), set); err != nil {
+		t.Fatal(err)
+	}
+	total := math.MaxInt64 - full.n.Load()
+	for n := int64(1); n < total; n++ {
+		sol, err := SolveContext(newCountdown(n), oscillatorProblem(), set)
+		if !errors.Is(err, context.Canceled) || sol == nil {
+			t.Fatalf("stop after %d of %d checks: %v, %v", n, total, sol, err)
+		}
+		for i, st := range sol.Stages {
+			if st.Name == "" {
+				t.Fatalf("stop after %d checks: stage %d has no name: %+v", n, i, st)
+			}
+		}
+		if last := sol.Stages[len(sol.Stages)-1]; !strings.HasPrefix(last.Status, "stopped") {
+			t.Errorf("stop after %d checks: last stage %s says %q", n, last.Name, last.Status)
+		}
+	}
 }

@@ -99,6 +99,11 @@ func refineLBFGS(ctx context.Context, lg lossEvaluator, net *network, ts []float
 		Recorder:          ctxRecorder{ctx},
 	}
 	res, err := optimize.Minimize(prob, x0, settings, &optimize.LBFGS{Store: 30, Linesearcher: &optimize.MoreThuente{}})
+	if res == nil && ctx.Err() != nil {
+		// Stopped before the first iteration: the weights are x0's.
+		st.LossAfter, st.Evals, st.Status = st.LossBefore, o.evals, "stopped: "+ctx.Err().Error()
+		return st, ctx.Err()
+	}
 	if res == nil {
 		return Stage{}, fmt.Errorf("hnnsolve: L-BFGS: %w", err)
 	}
