@@ -374,6 +374,8 @@ func unaryKernel(name string) kernel {
 		f = math.Exp
 	case "ln":
 		f = math.Log
+	case "tanh":
+		f = math.Tanh // as gorgonia's own Do (tensor's TanhF64)
 	case "inv":
 		f = func(x float64) float64 { return 1 / x }
 	default:

@@ -616,8 +616,9 @@ func TestParseTrainingGradient(t *testing.T) {
 			}
 		}
 	}
-	// The program runs abs and sign natively: an epoch allocates nothing.
-	h = mustParse(t, "p^2/2 + abs(q)*q^2/3 + sin(q)/q^-2")
+	// The program runs abs, sign and tanh natively: an epoch allocates
+	// nothing.
+	h = mustParse(t, "p^2/2 + abs(q)*q^2/3 + sin(q)/q^-2 + tanh(q)^2")
 	if lg, err = buildLossGraph(h, z0, net, k, 0.6, energyOf(t, h, z0), true, true); err != nil {
 		t.Fatal(err)
 	}
