@@ -769,7 +769,11 @@ type parsedHSystem struct {
 	z0   []float64
 }
 
-func (s *parsedHSystem) Name() string                      { return "custom" }
+func (s *parsedHSystem) Name() string { return "custom" }
+
+// CoordNames returns the names given with -coords, or nil for the default
+// q1..qd, p1..pd.
+func (s *parsedHSystem) CoordNames() []string              { return s.expr.Coords() }
 func (s *parsedHSystem) Dim() int                          { return s.dim }
 func (s *parsedHSystem) Hamiltonian() hnnsolve.Hamiltonian { return s.expr.Hamiltonian() }
 func (s *parsedHSystem) Z0() []float64                     { return slices.Clone(s.z0) }

@@ -436,6 +436,11 @@ func runEuler(c *config, label string, n int) (*eulerRun, error) {
 
 // coordNames names the phase-space coordinates (q..., p...).
 func coordNames(sys systems.System) []string {
+	if named, ok := sys.(interface{ CoordNames() []string }); ok {
+		if names := named.CoordNames(); len(names) == sys.Dim() {
+			return names
+		}
+	}
 	switch sys.Name() {
 	case "oscillator":
 		return []string{"x", "p"}

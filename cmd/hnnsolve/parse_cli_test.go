@@ -71,7 +71,7 @@ func TestSolveParsedH(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d, stderr %s", code, stderr)
 		}
-		checkRun(t, dir, wantRun{name: "solve-custom", coords: []string{"q1", "q2", "p1", "p2"}, eulerLabel: "100K",
+		checkRun(t, dir, wantRun{name: "solve-custom", coords: []string{"x", "y", "px", "py"}, eulerLabel: "100K",
 			points: 15, epochs: 10, hidden: []float64{8}, orbit: true, z0: []float64{0.3, -0.3, 0.3, 0.15}})
 		if e0 := number(t, readSummary(t, dir), "e0"); math.Abs(e0-(systems.HenonHeiles{}).Energy([]float64{0.3, -0.3, 0.3, 0.15})) > 1e-15 {
 			t.Errorf("e0 = %v", e0)
