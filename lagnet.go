@@ -103,7 +103,7 @@ func buildNetGraph2(g *gorgonia.ExprGraph, n *network, k int, fused bool) (*netG
 	}
 	if fused {
 		ng.fused2 = newFusedNet2(n, k)
-		out, err := gorgonia.ApplyOp(fusedNet2Op{ng.fused2}, append([]*gorgonia.Node{ng.t}, ng.params...)...)
+		out, err := gorgonia.ApplyOp(fusedNetOp{ng.fused2}, append([]*gorgonia.Node{ng.t}, ng.params...)...)
 		if err != nil {
 			return nil, err
 		}

@@ -1,16 +1,8 @@
 package hnnsolve
 
 import (
-	"fmt"
-	"hash"
-	"hash/fnv"
-	"sync/atomic"
-
-	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // The fused network is one gorgonia Op for the whole of N(t) and its time
@@ -34,25 +26,17 @@ import (
 //	∂L/∂W_l = h_{l-1}ᵀ G_a + ḣ_{l-1}ᵀ G_ȧ,  ∂L/∂b_l = Σ_rows G_a
 //	G_h ← G_a W_lᵀ,  G_ḣ ← G_ȧ W_lᵀ
 type fusedNet struct {
-	id     uint64 // distinct hash per instance: gorgonia merges nodes by hash
-	net    *network
-	params [][]float64 // the parameter values bound by the latest Do
-	k      int
-	dim    int
-	nPar   int
+	fusedBase // out is K×2D: [N | dN/dt]
 	// Forward cache per hidden layer, row-major 2K×width: rows 0..K-1 hold
 	// the values (a, h), rows K..2K-1 their time tangents (ȧ, ḣ), so that
 	// one matrix product serves both. The activation overwrites a with
 	// σ'(a), which is all the backward pass needs of it. The first layer's
 	// a is K×width: its ȧ is W_1 in every row.
 	a, h [][]float64
-	out  []float64 // K×2D: [N | dN/dt]
 	// backward work space
-	gradPacked []float64 // all ∂L/∂θ, packed in parameter order
-	offsets    []int
-	ga, gh     []float64 // 2K×maxWidth: [G_a; G_ȧ], [G_h; G_ḣ]
-	wt         []float64 // a weight matrix, transposed
-	w1Rows     []float64 // W_1 in each of a block of rows: the first layer's ȧ
+	ga, gh []float64 // 2K×maxWidth: [G_a; G_ȧ], [G_h; G_ḣ]
+	wt     []float64 // a weight matrix, transposed
+	w1Rows []float64 // W_1 in each of a block of rows: the first layer's ȧ
 	// The output layer's products have D columns or rows, too few for the
 	// 4×8 blocks of the matrix kernel: they run on copies padded with zeros
 	// to dp = 8⌈D/8⌉ columns and dq = 4⌈D/4⌉ rows.
@@ -62,15 +46,10 @@ type fusedNet struct {
 	gPad    []float64 // 2K×dq: [G_N; G_Ṅ]
 	woTPad  []float64 // dq×w: W_oᵀ
 	gWoTPad []float64 // dq×w: ∂L/∂W_oᵀ
-	// result tensors, made once: the ops return them every run
-	outT, gradT *tensor.Dense
-	pickT       []*tensor.Dense
 }
 
-var fusedIDs atomic.Uint64
-
 func newFusedNet(net *network, k int) *fusedNet {
-	f := &fusedNet{id: fusedIDs.Add(1), net: net, k: k, dim: net.widths[len(net.widths)-1]}
+	f := &fusedNet{fusedBase: newFusedBase(net, k, 2)}
 	hidden := net.widths[1 : len(net.widths)-1]
 	for l, w := range hidden {
 		rows := 2 * k
@@ -80,16 +59,6 @@ func newFusedNet(net *network, k int) *fusedNet {
 		f.a = append(f.a, make([]float64, rows*w))
 		f.h = append(f.h, make([]float64, 2*k*w))
 	}
-	f.out = make([]float64, k*2*f.dim)
-	f.params = make([][]float64, len(net.params))
-	copy(f.params, net.params)
-	off := 0
-	for _, p := range net.params {
-		f.offsets = append(f.offsets, off)
-		off += len(p)
-	}
-	f.nPar = off
-	f.gradPacked = make([]float64, off)
 	mw := net.maxWidth()
 	f.ga, f.gh = make([]float64, 2*k*mw), make([]float64, 2*k*mw)
 	f.wt = make([]float64, mw*max(mw, f.dim))
@@ -98,11 +67,6 @@ func newFusedNet(net *network, k int) *fusedNet {
 	f.dp, f.dq = 8*((f.dim+7)/8), 4*((f.dim+3)/4)
 	f.woPad, f.outPad = make([]float64, w*f.dp), make([]float64, 2*k*f.dp)
 	f.gPad, f.woTPad, f.gWoTPad = make([]float64, 2*k*f.dq), make([]float64, f.dq*w), make([]float64, f.dq*w)
-	f.outT = tensor.New(tensor.WithShape(k, 2*f.dim), tensor.WithBacking(f.out))
-	f.gradT = tensor.New(tensor.WithShape(1, f.nPar), tensor.WithBacking(f.gradPacked))
-	for i, p := range net.params {
-		f.pickT = append(f.pickT, tensor.New(tensor.WithShape(net.shape(i)...), tensor.WithBacking(make([]float64, len(p)))))
-	}
 	return f
 }
 
@@ -276,180 +240,4 @@ func (f *fusedNet) activationBackward(h, d1, da, gh, gdh, ga, gda, gb []float64)
 			gb[j] += g
 		}
 	}
-}
-
-// --- gorgonia Ops ---
-
-// fusedNetOp: (t (K×1), W_1, b_1, ..., W_o, b_o) → [N | dN/dt] (K×2D).
-type fusedNetOp struct{ f *fusedNet }
-
-func matType() hm.Type { return hm.TypeVariable('a') }
-
-func (op fusedNetOp) Arity() int { return 1 + len(op.f.net.params) }
-func (op fusedNetOp) Type() hm.Type {
-	ts := make([]hm.Type, op.Arity()+1)
-	for i := range ts {
-		ts[i] = matType()
-	}
-	return hm.NewFnType(ts...)
-}
-func (op fusedNetOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.f.k, 2 * op.f.dim}, nil
-}
-func (op fusedNetOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	ts, err := op.f.bindInputs(vals)
-	if err != nil {
-		return nil, err
-	}
-	op.f.forward(ts)
-	return op.f.outT, nil
-}
-func (op fusedNetOp) ReturnsPtr() bool     { return false }
-func (op fusedNetOp) CallsExtern() bool    { return false }
-func (op fusedNetOp) OverwritesInput() int { return -1 }
-func (op fusedNetOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "hnnsolve.fusedNet#%d", op.f.id)
-}
-func (op fusedNetOp) Hashcode() uint32 { return hashOf(op) }
-func (op fusedNetOp) String() string   { return fmt.Sprintf("fusedNet%v", op.f.net.widths) }
-func (op fusedNetOp) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := 1; i < n; i++ {
-		d[i] = true
-	}
-	return d
-}
-
-// SymDiff returns the parameter gradients as pieces of one backward node.
-func (op fusedNetOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	back, err := gorgonia.ApplyOp(fusedNetBackOp(op), append(append(gorgonia.Nodes{}, inputs...), grad)...)
-	if err != nil {
-		return nil, err
-	}
-	res := make(gorgonia.Nodes, len(inputs))
-	for i := 1; i < len(inputs); i++ {
-		if res[i], err = gorgonia.ApplyOp(fusedPickOp{f: op.f, param: i - 1}, back); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-
-// bindInputs checks the input values and points the network at them.
-func (f *fusedNet) bindInputs(vals []gorgonia.Value) ([]float64, error) {
-	if len(vals) < 1+len(f.net.params) {
-		return nil, fmt.Errorf("fused network: %d inputs, want %d", len(vals), 1+len(f.net.params))
-	}
-	ts, ok := vals[0].Data().([]float64)
-	if !ok || len(ts) != f.k {
-		return nil, fmt.Errorf("fused network: times are not %d float64", f.k)
-	}
-	for i := range f.net.params {
-		p, ok := vals[1+i].Data().([]float64)
-		if !ok || len(p) != len(f.net.params[i]) {
-			return nil, fmt.Errorf("fused network: parameter %d has the wrong size", i)
-		}
-		f.params[i] = p
-	}
-	return ts, nil
-}
-
-// fusedNetBackOp: (t, θ..., G) → all ∂L/∂θ packed (1×P).
-type fusedNetBackOp fusedNetOp
-
-func (op fusedNetBackOp) Arity() int { return 2 + len(op.f.net.params) }
-func (op fusedNetBackOp) Type() hm.Type {
-	ts := make([]hm.Type, op.Arity()+1)
-	for i := range ts {
-		ts[i] = matType()
-	}
-	return hm.NewFnType(ts...)
-}
-func (op fusedNetBackOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{1, op.f.nPar}, nil
-}
-func (op fusedNetBackOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	ts, err := op.f.bindInputs(vals)
-	if err != nil {
-		return nil, err
-	}
-	g, ok := vals[len(vals)-1].Data().([]float64)
-	if !ok || len(g) != len(op.f.out) {
-		return nil, fmt.Errorf("fused network backward: gradient has the wrong size")
-	}
-	op.f.backward(ts, g)
-	return op.f.gradT, nil
-}
-func (op fusedNetBackOp) ReturnsPtr() bool     { return false }
-func (op fusedNetBackOp) CallsExtern() bool    { return false }
-func (op fusedNetBackOp) OverwritesInput() int { return -1 }
-func (op fusedNetBackOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "hnnsolve.fusedNetBack#%d", op.f.id)
-}
-func (op fusedNetBackOp) Hashcode() uint32 { return hashOf(op) }
-func (op fusedNetBackOp) String() string   { return "fusedNetBack" }
-
-// fusedPickOp: packed gradient → the gradient of one parameter, in its
-// shape. (gorgonia's own Slice cannot be used: its hash confuses offsets
-// of 256 and more.)
-type fusedPickOp struct {
-	f     *fusedNet
-	param int
-}
-
-func (op fusedPickOp) Arity() int    { return 1 }
-func (op fusedPickOp) Type() hm.Type { return hm.NewFnType(matType(), matType()) }
-func (op fusedPickOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return op.f.net.shape(op.param), nil
-}
-func (op fusedPickOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	packed, ok := vals[0].Data().([]float64)
-	if !ok || len(packed) != op.f.nPar {
-		return nil, fmt.Errorf("fused network: packed gradient has the wrong size")
-	}
-	off := op.f.offsets[op.param]
-	out := op.f.pickT[op.param]
-	d := out.Data().([]float64)
-	copy(d, packed[off:off+len(d)])
-	return out, nil
-}
-func (op fusedPickOp) ReturnsPtr() bool     { return false }
-func (op fusedPickOp) CallsExtern() bool    { return false }
-func (op fusedPickOp) OverwritesInput() int { return -1 }
-func (op fusedPickOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "hnnsolve.fusedPick#%d.%d", op.f.id, op.param)
-}
-func (op fusedPickOp) Hashcode() uint32 { return hashOf(op) }
-func (op fusedPickOp) String() string   { return fmt.Sprintf("pick(%s)", op.f.net.paramName(op.param)) }
-
-// Kernels for the program (exec.go): the same computations on raw slices,
-// without the Values that Do needs.
-
-func (op fusedNetOp) kernel() kernel {
-	f := op.f
-	return func(in [][]float64, out []float64) {
-		copy(f.params, in[1:])
-		f.forward(in[0])
-		copy(out, f.out)
-	}
-}
-
-func (op fusedNetBackOp) kernel() kernel {
-	f := op.f
-	return func(in [][]float64, out []float64) {
-		copy(f.params, in[1:len(in)-1])
-		f.backward(in[0], in[len(in)-1])
-		copy(out, f.gradPacked)
-	}
-}
-
-func (op fusedPickOp) kernel() kernel {
-	off := op.f.offsets[op.param]
-	return func(in [][]float64, out []float64) { copy(out, in[0][off:off+len(out)]) }
 }

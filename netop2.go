@@ -1,14 +1,8 @@
 package hnnsolve
 
 import (
-	"fmt"
-	"hash"
-
-	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
-	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // fusedNet2 is the fused network Op of netop.go to second order in time,
@@ -31,29 +25,18 @@ import (
 //
 // The first layer's ȧ is W_1 in every row and its ä is 0: neither is stored.
 type fusedNet2 struct {
-	id     uint64 // distinct hash per instance (shared counter with fusedNet)
-	net    *network
-	params [][]float64
-	k      int
-	dim    int // network outputs (d)
-	nPar   int
+	fusedBase // out is K×3D: [N | Ṅ | N̈]; dim is d
 	// Per hidden layer: a holds [σ'(a); ȧ; ä] (3K×w; the first layer K×w,
 	// σ'(a) only), h holds [h; ḣ; ḧ] (3K×w).
 	a, h [][]float64
-	out  []float64 // K×3D: [N | Ṅ | N̈]
 	// backward work space
-	gradPacked []float64
-	offsets    []int
-	ga, gh     []float64 // 3K×maxWidth
-	wt         []float64 // a weight matrix, transposed
-	outS, gS   []float64 // 3K×D: [N; Ṅ; N̈] before the bias, and its cotangent
-	outT       *tensor.Dense
-	gradT      *tensor.Dense
-	pickT      []*tensor.Dense
+	ga, gh   []float64 // 3K×maxWidth
+	wt       []float64 // a weight matrix, transposed
+	outS, gS []float64 // 3K×D: [N; Ṅ; N̈] before the bias, and its cotangent
 }
 
 func newFusedNet2(net *network, k int) *fusedNet2 {
-	f := &fusedNet2{id: fusedIDs.Add(1), net: net, k: k, dim: net.widths[len(net.widths)-1]}
+	f := &fusedNet2{fusedBase: newFusedBase(net, k, 3)}
 	hidden := net.widths[1 : len(net.widths)-1]
 	for l, w := range hidden {
 		rows := 3 * k
@@ -63,25 +46,10 @@ func newFusedNet2(net *network, k int) *fusedNet2 {
 		f.a = append(f.a, make([]float64, rows*w))
 		f.h = append(f.h, make([]float64, 3*k*w))
 	}
-	f.out = make([]float64, k*3*f.dim)
-	f.params = make([][]float64, len(net.params))
-	copy(f.params, net.params)
-	off := 0
-	for _, p := range net.params {
-		f.offsets = append(f.offsets, off)
-		off += len(p)
-	}
-	f.nPar = off
-	f.gradPacked = make([]float64, off)
 	mw := net.maxWidth()
 	f.ga, f.gh = make([]float64, 3*k*mw), make([]float64, 3*k*mw)
 	f.wt = make([]float64, mw*max(mw, f.dim))
 	f.outS, f.gS = make([]float64, 3*k*f.dim), make([]float64, 3*k*f.dim)
-	f.outT = tensor.New(tensor.WithShape(k, 3*f.dim), tensor.WithBacking(f.out))
-	f.gradT = tensor.New(tensor.WithShape(1, f.nPar), tensor.WithBacking(f.gradPacked))
-	for i, p := range net.params {
-		f.pickT = append(f.pickT, tensor.New(tensor.WithShape(net.shape(i)...), tensor.WithBacking(make([]float64, len(p)))))
-	}
 	return f
 }
 
@@ -216,169 +184,4 @@ func (f *fusedNet2) backward(ts, g []float64) {
 		gh = f.gh[:3*k*in]
 		gemm(blas.NoTrans, 3*k, in, w, ga, w, wt, in, 0, gh, in)
 	}
-}
-
-// bindInputs checks the input values and points the network at them.
-func (f *fusedNet2) bindInputs(vals []gorgonia.Value) ([]float64, error) {
-	if len(vals) < 1+len(f.net.params) {
-		return nil, fmt.Errorf("fused network: %d inputs, want %d", len(vals), 1+len(f.net.params))
-	}
-	ts, ok := vals[0].Data().([]float64)
-	if !ok || len(ts) != f.k {
-		return nil, fmt.Errorf("fused network: times are not %d float64", f.k)
-	}
-	for i := range f.net.params {
-		p, ok := vals[1+i].Data().([]float64)
-		if !ok || len(p) != len(f.net.params[i]) {
-			return nil, fmt.Errorf("fused network: parameter %d has the wrong size", i)
-		}
-		f.params[i] = p
-	}
-	return ts, nil
-}
-
-// --- gorgonia Ops ---
-
-// fusedNet2Op: (t (K×1), W_1, b_1, ..., W_o, b_o) → [N | Ṅ | N̈] (K×3D).
-type fusedNet2Op struct{ f *fusedNet2 }
-
-func (op fusedNet2Op) Arity() int { return 1 + len(op.f.net.params) }
-func (op fusedNet2Op) Type() hm.Type {
-	ts := make([]hm.Type, op.Arity()+1)
-	for i := range ts {
-		ts[i] = matType()
-	}
-	return hm.NewFnType(ts...)
-}
-func (op fusedNet2Op) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{op.f.k, 3 * op.f.dim}, nil
-}
-func (op fusedNet2Op) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	ts, err := op.f.bindInputs(vals)
-	if err != nil {
-		return nil, err
-	}
-	op.f.forward(ts)
-	return op.f.outT, nil
-}
-func (op fusedNet2Op) ReturnsPtr() bool     { return false }
-func (op fusedNet2Op) CallsExtern() bool    { return false }
-func (op fusedNet2Op) OverwritesInput() int { return -1 }
-func (op fusedNet2Op) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "hnnsolve.fusedNet2#%d", op.f.id)
-}
-func (op fusedNet2Op) Hashcode() uint32 { return hashOf(op) }
-func (op fusedNet2Op) String() string   { return fmt.Sprintf("fusedNet2%v", op.f.net.widths) }
-func (op fusedNet2Op) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := 1; i < n; i++ {
-		d[i] = true
-	}
-	return d
-}
-
-// SymDiff returns the parameter gradients as pieces of one backward node.
-func (op fusedNet2Op) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	back, err := gorgonia.ApplyOp(fusedNet2BackOp(op), append(append(gorgonia.Nodes{}, inputs...), grad)...)
-	if err != nil {
-		return nil, err
-	}
-	res := make(gorgonia.Nodes, len(inputs))
-	for i := 1; i < len(inputs); i++ {
-		if res[i], err = gorgonia.ApplyOp(fusedPick2Op{f: op.f, param: i - 1}, back); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-// fusedNet2BackOp: (t, θ..., G) → all ∂L/∂θ packed (1×P).
-type fusedNet2BackOp fusedNet2Op
-
-func (op fusedNet2BackOp) Arity() int { return 2 + len(op.f.net.params) }
-func (op fusedNet2BackOp) Type() hm.Type {
-	ts := make([]hm.Type, op.Arity()+1)
-	for i := range ts {
-		ts[i] = matType()
-	}
-	return hm.NewFnType(ts...)
-}
-func (op fusedNet2BackOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return tensor.Shape{1, op.f.nPar}, nil
-}
-func (op fusedNet2BackOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	ts, err := op.f.bindInputs(vals)
-	if err != nil {
-		return nil, err
-	}
-	g, ok := vals[len(vals)-1].Data().([]float64)
-	if !ok || len(g) != len(op.f.out) {
-		return nil, fmt.Errorf("fused network backward: gradient has the wrong size")
-	}
-	op.f.backward(ts, g)
-	return op.f.gradT, nil
-}
-func (op fusedNet2BackOp) ReturnsPtr() bool     { return false }
-func (op fusedNet2BackOp) CallsExtern() bool    { return false }
-func (op fusedNet2BackOp) OverwritesInput() int { return -1 }
-func (op fusedNet2BackOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "hnnsolve.fusedNet2Back#%d", op.f.id)
-}
-func (op fusedNet2BackOp) Hashcode() uint32 { return hashOf(op) }
-func (op fusedNet2BackOp) String() string   { return "fusedNet2Back" }
-
-// fusedPick2Op: packed gradient → the gradient of one parameter.
-type fusedPick2Op struct {
-	f     *fusedNet2
-	param int
-}
-
-func (op fusedPick2Op) Arity() int    { return 1 }
-func (op fusedPick2Op) Type() hm.Type { return hm.NewFnType(matType(), matType()) }
-func (op fusedPick2Op) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
-	return op.f.net.shape(op.param), nil
-}
-func (op fusedPick2Op) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
-	packed, ok := vals[0].Data().([]float64)
-	if !ok || len(packed) != op.f.nPar {
-		return nil, fmt.Errorf("fused network: packed gradient has the wrong size")
-	}
-	off := op.f.offsets[op.param]
-	out := op.f.pickT[op.param]
-	d := out.Data().([]float64)
-	copy(d, packed[off:off+len(d)])
-	return out, nil
-}
-func (op fusedPick2Op) ReturnsPtr() bool     { return false }
-func (op fusedPick2Op) CallsExtern() bool    { return false }
-func (op fusedPick2Op) OverwritesInput() int { return -1 }
-func (op fusedPick2Op) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "hnnsolve.fusedPick2#%d.%d", op.f.id, op.param)
-}
-func (op fusedPick2Op) Hashcode() uint32 { return hashOf(op) }
-func (op fusedPick2Op) String() string   { return fmt.Sprintf("pick2(%s)", op.f.net.paramName(op.param)) }
-
-// Kernels for the program (exec.go).
-
-func (op fusedNet2Op) kernel() kernel {
-	f := op.f
-	return func(in [][]float64, out []float64) {
-		copy(f.params, in[1:])
-		f.forward(in[0])
-		copy(out, f.out)
-	}
-}
-
-func (op fusedNet2BackOp) kernel() kernel {
-	f := op.f
-	return func(in [][]float64, out []float64) {
-		copy(f.params, in[1:len(in)-1])
-		f.backward(in[0], in[len(in)-1])
-		copy(out, f.gradPacked)
-	}
-}
-
-func (op fusedPick2Op) kernel() kernel {
-	off := op.f.offsets[op.param]
-	return func(in [][]float64, out []float64) { copy(out, in[0][off:off+len(out)]) }
 }
