@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // The network to second order in time, for the Lagrangian formulation
@@ -93,28 +92,12 @@ func (ng *netGraph) columns2(i int) (n, dn, ddn *gorgonia.Node, err error) {
 // buildNetGraph2 builds the network to second order on k times into g: as
 // one fused Op (netop2.go), or as plain gorgonia nodes, the reference.
 func buildNetGraph2(g *gorgonia.ExprGraph, n *network, k int, fused bool) (*netGraph, error) {
-	ng := &netGraph{}
-	ng.t = gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(k, 1), gorgonia.WithName("t"),
-		gorgonia.WithValue(tensor.New(tensor.WithShape(k, 1), tensor.WithBacking(make([]float64, k)))))
-	for i, p := range n.params {
-		s := n.shape(i)
-		ng.params = append(ng.params, gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(s...), gorgonia.WithName(n.paramName(i)),
-			gorgonia.WithValue(tensor.New(tensor.WithShape(s...), tensor.WithBacking(p)))))
-	}
+	ng := newNetInputs(g, n, k)
 	if fused {
 		ng.fused2 = newFusedNet2(n, k)
-		out, err := gorgonia.ApplyOp(fusedNetOp{ng.fused2}, append([]*gorgonia.Node{ng.t}, ng.params...)...)
-		if err != nil {
-			return nil, err
-		}
-		ng.out = out
-		return ng, nil
+		return ng, ng.applyFused(ng.fused2)
 	}
-	ones := make([]float64, k)
-	for i := range ones {
-		ones[i] = 1
-	}
-	onesCol := gorgonia.NewConstant(tensor.New(tensor.WithShape(k, 1), tensor.WithBacking(ones)), gorgonia.WithName("ones"))
+	onesCol := onesColumn(k)
 
 	// The first layer's ä is 0 (ḧ_0 = 0): it is left out (dd nil) until a
 	// layer has one.

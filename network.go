@@ -187,9 +187,9 @@ func (ng *netGraph) columns(i int) (n, dn *gorgonia.Node, err error) {
 	return n, dn, err
 }
 
-// buildNetGraph builds the network on k times into g: as one fused Op
-// (fused), or as plain gorgonia nodes, the reference.
-func buildNetGraph(g *gorgonia.ExprGraph, n *network, k int, fused bool) (*netGraph, error) {
+// newNetInputs returns a netGraph holding the input nodes of the network n
+// on k times in g: the times and the parameters, bound to n.params.
+func newNetInputs(g *gorgonia.ExprGraph, n *network, k int) *netGraph {
 	ng := &netGraph{}
 	ng.t = gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(k, 1), gorgonia.WithName("t"),
 		gorgonia.WithValue(tensor.New(tensor.WithShape(k, 1), tensor.WithBacking(make([]float64, k)))))
@@ -198,20 +198,33 @@ func buildNetGraph(g *gorgonia.ExprGraph, n *network, k int, fused bool) (*netGr
 		ng.params = append(ng.params, gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(s...), gorgonia.WithName(n.paramName(i)),
 			gorgonia.WithValue(tensor.New(tensor.WithShape(s...), tensor.WithBacking(p)))))
 	}
-	if fused {
-		ng.fused = newFusedNet(n, k)
-		out, err := gorgonia.ApplyOp(fusedNetOp{ng.fused}, append([]*gorgonia.Node{ng.t}, ng.params...)...)
-		if err != nil {
-			return nil, err
-		}
-		ng.out = out
-		return ng, nil
-	}
+	return ng
+}
+
+// applyFused makes the fused network f the graph's output.
+func (ng *netGraph) applyFused(f fusedCore) (err error) {
+	ng.out, err = gorgonia.ApplyOp(fusedNetOp{f}, append([]*gorgonia.Node{ng.t}, ng.params...)...)
+	return err
+}
+
+// onesColumn is a k×1 constant of ones: the first layer's input tangent.
+func onesColumn(k int) *gorgonia.Node {
 	ones := make([]float64, k)
 	for i := range ones {
 		ones[i] = 1
 	}
-	onesCol := gorgonia.NewConstant(tensor.New(tensor.WithShape(k, 1), tensor.WithBacking(ones)), gorgonia.WithName("ones"))
+	return gorgonia.NewConstant(tensor.New(tensor.WithShape(k, 1), tensor.WithBacking(ones)), gorgonia.WithName("ones"))
+}
+
+// buildNetGraph builds the network on k times into g: as one fused Op
+// (fused), or as plain gorgonia nodes, the reference.
+func buildNetGraph(g *gorgonia.ExprGraph, n *network, k int, fused bool) (*netGraph, error) {
+	ng := newNetInputs(g, n, k)
+	if fused {
+		ng.fused = newFusedNet(n, k)
+		return ng, ng.applyFused(ng.fused)
+	}
+	onesCol := onesColumn(k)
 
 	h, dh := ng.t, onesCol
 	last := len(n.widths) - 2
