@@ -1,19 +1,31 @@
 package hnnsolve
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+
+	"hnnsolve/internal/gpu"
 )
 
 // SolveBatch solves many problems that share one Hamiltonian, one network
 // each, as a parameter sweep does: the problems must have the same
 // dimension; Z0 and the interval may differ. Every problem trains with the
-// same settings s, so result i is bit-identical to Solve(problems[i], s)
-// whatever the number of cores. On the CPU the problems run on
-// GOMAXPROCS goroutines, one network each.
+// same settings s.
+//
+// On the CPU the problems run on GOMAXPROCS goroutines, one network each,
+// and result i is bit-identical to Solve(problems[i], s) whatever the
+// number of cores. On a device (Settings.Device) the Adam stages of all the
+// problems run together as one engine, each epoch of every network in the
+// same kernels and batched products, and the refinement stages run on the
+// CPU, problem by problem; result i is then the training of
+// Solve(problems[i], s) on that device, up to the device's rounding of the
+// batched products (bit-identical in the host emulation). Settings with
+// several Segments, Retries, a Checkpoint, or both TargetLoss and
+// TargetError train the problems one after another on the device instead.
 //
 // Problems that fail leave nil in their place and are reported together
 // in a *BatchError; the others are returned trained. Settings.Progress, if
@@ -43,22 +55,12 @@ func SolveBatch(problems []Problem, s *Settings) ([]*Solution, error) {
 		}
 		return &c
 	}
-	sols := make([]*Solution, len(problems))
-	errs := make([]error, len(problems))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(problems)) {
-		wg.Go(func() {
-			for i := range next {
-				sols[i], errs[i] = Solve(problems[i], settingsFor(i))
-			}
-		})
+	if s != nil && s.Device != CPU {
+		if err := openDevice(s.Device); err != nil {
+			return nil, err
+		}
 	}
-	for i := range problems {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	sols, errs := solveBatch(problems, s, settingsFor, newBatchEngine)
 	be := &BatchError{Errs: map[int]error{}}
 	for i, err := range errs {
 		if err != nil {
@@ -69,6 +71,56 @@ func SolveBatch(problems []Problem, s *Settings) ([]*Solution, error) {
 		return sols, be
 	}
 	return sols, nil
+}
+
+// solveBatch solves the problems with the settings settingsFor(i), on
+// GOMAXPROCS goroutines on the CPU; on a device, as one deviceBatch whose
+// engine newEngine builds when the settings allow (batchable), one
+// goroutine per problem (each must reach its Adam stage before the engine
+// runs), and one problem after another when they do not.
+func solveBatch(problems []Problem, s *Settings, settingsFor func(int) *Settings,
+	newEngine func(gpu.Config) (*gpu.Engine, error)) ([]*Solution, []error) {
+	sols := make([]*Solution, len(problems))
+	errs := make([]error, len(problems))
+	ctx := context.Background()
+	workers := runtime.GOMAXPROCS(0)
+	var batch *deviceBatch
+	if s != nil && s.Device != CPU {
+		workers = 1
+		if batchable(s) {
+			batch = newDeviceBatch(ctx, len(problems), newEngine)
+			workers = len(problems)
+		}
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(problems)) {
+		wg.Go(func() {
+			for i := range next {
+				var m *batchMember
+				if batch != nil {
+					m = batch.member(i)
+				}
+				sols[i], errs[i] = solve(ctx, problems[i], settingsFor(i), m)
+				if m != nil {
+					m.leave()
+				}
+			}
+		})
+	}
+	for i := range problems {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return sols, errs
+}
+
+// batchable reports whether the settings s train a batch on a device as
+// one engine: each problem's one network through one Adam stage, whose
+// epochs every member runs in step.
+func batchable(s *Settings) bool {
+	return s.Segments <= 1 && s.Retries == 0 && s.Checkpoint.Path == "" && !(s.TargetLoss > 0 && s.TargetError > 0)
 }
 
 // BatchError reports the problems of a SolveBatch that failed, by index.

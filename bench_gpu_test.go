@@ -49,7 +49,7 @@ func TestCUDADevice(t *testing.T) {
 func TestCUDANormals(t *testing.T) {
 	dev := gpuDeviceOrSkip(t)
 	sol, net := gpuSegment(t, gpuCases()[0], 5000, nil)
-	cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(3, 4)), 0)
+	cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(3, 4)), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestCUDAGraphMatchesDirect(t *testing.T) {
 	c := gpuCases()[0]
 	run := func(direct bool) []float64 {
 		sol, net := gpuSegment(t, c, 200, func(s *Settings) { s.Hidden, s.Perturb, s.Epochs = []int{50, 50}, 0, 200 })
-		cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(1, 2)), 150)
+		cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(1, 2)), 150, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,6 +216,30 @@ func BenchmarkEpochGPU(b *testing.B) {
 	}
 }
 
+// BenchmarkEpochGPUSolveBatch: SolveBatch on the GPU, the whole call: 4096
+// paper-size oscillator problems (a sweep of Z0), 1000 Adam epochs each,
+// through the driver (one goroutine per problem, in step on one engine),
+// setup and the copies of the results included; us/net-epoch is the time
+// per network and epoch.
+func BenchmarkEpochGPUSolveBatch(b *testing.B) {
+	cudaOrSkip(b)
+	const n, epochs = 4096, 1000
+	base := oscillatorProblem()
+	ps := make([]Problem, n)
+	for i := range ps {
+		ps[i] = base
+		ps[i].Z0 = []float64{1.3 * (1 + 0.1*float64(i)/n), 1 + 0.1*float64(i%64)/64}
+	}
+	set := &Settings{Epochs: epochs, Device: CUDA, ProgressEvery: 250}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := SolveBatch(ps, set); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n*epochs), "us/net-epoch")
+}
+
 // BenchmarkEpochGPUBatch: many paper-size oscillator networks (a sweep of
 // Z0) trained together; us/net-epoch is the time per network and epoch.
 func BenchmarkEpochGPUBatch(b *testing.B) {
@@ -235,7 +259,7 @@ func benchmarkEpochGPU(b *testing.B, dev gpu.Device, k int, hidden []int, nets i
 	energy := func(z []float64) float64 { return 0.5*z[1]*z[1] + 0.5*z[0]*z[0] + 0.25*math.Pow(z[0], 4) }
 	net := newNetwork(set.Hidden, 2, set.Activation)
 	net.init(rng)
-	cfg, err := gpuNetConfig(&Solution{problem: p, settings: set, e0: energy(p.Z0)}, net, rng, math.MaxInt)
+	cfg, err := gpuNetConfig(&Solution{problem: p, settings: set, e0: energy(p.Z0)}, net, rng, math.MaxInt, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -244,7 +268,7 @@ func benchmarkEpochGPU(b *testing.B, dev gpu.Device, k int, hidden []int, nets i
 		n := newNetwork(set.Hidden, 2, set.Activation)
 		n.init(rng)
 		z0 := []float64{1.3 * (1 + 0.1*rng.Float64()), 1 + 0.1*rng.Float64()}
-		cfg.Nets = append(cfg.Nets, gpu.Net{Z0: z0, Length: p.T - p.T0, E0: energy(z0), Seed: rng.Uint64(), Params: n.params})
+		cfg.Nets = append(cfg.Nets, gpu.Net{Z0: z0, Length: p.T - p.T0, E0: energy(z0), Perturb: set.Perturb, Seed: rng.Uint64(), Params: n.params})
 	}
 	cfg.Direct = direct
 	eng, err := gpu.New(dev, cfg)

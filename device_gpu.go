@@ -77,3 +77,12 @@ func newDeviceTrainer(sol *Solution, net *network, rng *rand.Rand, keepFrom int)
 	}
 	return newGPUTrainer(dev, sol, net, rng, keepFrom)
 }
+
+// newBatchEngine builds the engine of a SolveBatch on the process's GPU.
+func newBatchEngine(cfg gpu.Config) (*gpu.Engine, error) {
+	dev, err := openGPU()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v: %w", ErrDevice, CUDA, err)
+	}
+	return gpu.New(dev, cfg)
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"hnnsolve/internal/engine"
+	"hnnsolve/internal/gpu"
 )
 
 // openDevice checks that training can run on d.
@@ -22,3 +23,6 @@ func openDevice(d Device) error {
 func newDeviceTrainer(sol *Solution, _ *network, _ *rand.Rand, _ int) (engine.Trainer, error) {
 	return nil, openDevice(sol.settings.Device)
 }
+
+// newBatchEngine is never reached in this build either.
+func newBatchEngine(gpu.Config) (*gpu.Engine, error) { return nil, openDevice(CUDA) }

@@ -20,7 +20,8 @@ type run struct {
 	pcg    *rand.PCG
 	rng    *rand.Rand
 	chain  *Solution
-	resume *ckState // the checkpoint continued from, consumed as training reaches its point
+	resume *ckState     // the checkpoint continued from, consumed as training reaches its point
+	member *batchMember // the run's place in a SolveBatch trained on a device, or nil
 
 	// Where training stands.
 	segment int
@@ -204,9 +205,12 @@ func (r *run) fitSegment(sp Problem) (*Solution, error) {
 		seg = r.newSegmentSolution(sp, net)
 	}
 	if phase == phaseAdam {
-		lg, err := r.form.newLoss(sp, seg.segs[0].net, set.Points, set.Energy, seg.e0, true, true)
-		if err != nil {
-			return nil, err
+		var lg lossEvaluator // the CPU engine's; a device builds its own
+		if set.Device == CPU {
+			var err error
+			if lg, err = r.form.newLoss(sp, seg.segs[0].net, set.Points, set.Energy, seg.e0, true, true); err != nil {
+				return nil, err
+			}
 		}
 		if err := r.train(seg, lg, resumeAdam); err != nil {
 			if r.ctx.Err() != nil && len(seg.Stages) > 0 {
@@ -240,9 +244,12 @@ func (r *run) train(sol *Solution, lg lossEvaluator, a *ckAdam) error {
 	// The kept weights are the best of the last 20% of the epochs, and of at
 	// least the last one: with Epochs < 5, Epochs/5 is 0.
 	keepFrom := set.Epochs - max(set.Epochs/5, 1)
-	eng, err := sol.newTrainer(lg, net, r.rng, keepFrom)
+	eng, err := r.newTrainer(sol, lg, net, keepFrom)
 	if err != nil {
 		return err
+	}
+	if c, ok := eng.(interface{ Close() }); ok {
+		defer c.Close()
 	}
 	tc, err := newTargetChecker(sol)
 	if err != nil {

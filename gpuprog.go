@@ -286,7 +286,8 @@ var _ engine.Trainer = (*gpuTrainer)(nil)
 // network's widths, activation and initial weights, and the seed of the
 // times' perturbations, drawn once from rng (the CPU engine draws from rng
 // every epoch instead; the two see different times unless Perturb < 0).
-func gpuNetConfig(sol *Solution, net *network, rng *rand.Rand, keepFrom int) (gpu.Config, error) {
+// H's program is pp, or, when pp is nil, built from the problem's H.
+func gpuNetConfig(sol *Solution, net *network, rng *rand.Rand, keepFrom int, pp *pointProgram) (gpu.Config, error) {
 	p, set := sol.problem, sol.settings
 	if k := sol.formulation().kind(); k != (hamiltonianForm{}).kind() {
 		return gpu.Config{}, fmt.Errorf("%w: the GPU engine trains the Hamiltonian formulation only, not the %s one (use Device CPU)", ErrDevice, k)
@@ -294,9 +295,11 @@ func gpuNetConfig(sol *Solution, net *network, rng *rand.Rand, keepFrom int) (gp
 	if len(p.Z0) > gpu.MaxDim {
 		return gpu.Config{}, fmt.Errorf("%w: dimension %d: the GPU engine takes at most %d (use Device CPU)", ErrDevice, len(p.Z0), gpu.MaxDim)
 	}
-	pp, err := newPointProgram(p.H, len(p.Z0))
-	if err != nil {
-		return gpu.Config{}, err
+	if pp == nil {
+		var err error
+		if pp, err = newPointProgram(p.H, len(p.Z0)); err != nil {
+			return gpu.Config{}, err
+		}
 	}
 	if pp.summed && set.Energy > 0 {
 		return gpu.Config{}, fmt.Errorf("%w: the energy regulariser (Eq. 8) needs H at each point, but H returned a scalar", ErrHamiltonian)
@@ -319,11 +322,11 @@ func gpuNetConfig(sol *Solution, net *network, rng *rand.Rand, keepFrom int) (gp
 	hidden := net.widths[1 : len(net.widths)-1]
 	return gpu.Config{
 		Program: pp.prog, Hidden: hidden, Activation: act, Param: param,
-		Points: set.Points, Perturb: set.Perturb, Energy: set.Energy,
+		Points: set.Points, Energy: set.Energy,
 		Adam: engine.Adam{LearnRate: set.LearnRate, LearnRateFinal: set.LearnRateFinal,
 			Beta1: set.Beta1, Beta2: set.Beta2, Epochs: set.Epochs},
 		KeepFrom: keepFrom,
-		Nets:     []gpu.Net{{Z0: p.Z0, Length: p.T - p.T0, E0: sol.e0, Seed: rng.Uint64(), Params: net.params}},
+		Nets:     []gpu.Net{{Z0: p.Z0, Length: p.T - p.T0, E0: sol.e0, Perturb: set.Perturb, Seed: rng.Uint64(), Params: net.params}},
 	}, nil
 }
 
@@ -331,7 +334,7 @@ func gpuNetConfig(sol *Solution, net *network, rng *rand.Rand, keepFrom int) (gp
 // segment Solution sol. The engine's device memory is freed when the
 // trainer is garbage collected.
 func newGPUTrainer(dev gpu.Device, sol *Solution, net *network, rng *rand.Rand, keepFrom int) (*gpuTrainer, error) {
-	cfg, err := gpuNetConfig(sol, net, rng, keepFrom)
+	cfg, err := gpuNetConfig(sol, net, rng, keepFrom, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -239,7 +239,7 @@ func gpuEpochDiff(t *testing.T, dev gpu.Device, c gpuCase, k int, sigma float64)
 func gpuEpochDiffAt(t *testing.T, dev gpu.Device, c gpuCase, k int, sigma float64, epoch int) (dl, dg float64) {
 	t.Helper()
 	sol, net := gpuSegment(t, c, k, func(s *Settings) { s.Perturb = sigma })
-	cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(9, 9)), 0)
+	cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(9, 9)), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func newGPUPair(t *testing.T, dev gpu.Device, c gpuCase, k int, mod func(*Settin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(1, 1)), keepFrom)
+	cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(1, 1)), keepFrom, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +596,7 @@ func testGPUEngineBatch(t *testing.T, dev gpu.Device, tol float64) {
 		if i == 3 {
 			sol.e0 = math.NaN() // diverges at epoch 0
 		}
-		cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(uint64(i), 78)), epochs-20)
+		cfg, err := gpuNetConfig(sol, net, rand.New(rand.NewPCG(uint64(i), 78)), epochs-20, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -301,7 +301,13 @@ func Solve(p Problem, s *Settings) (*Solution, error) {
 // whose loss was the last recorded, when no epoch was kept yet); its
 // Problem ends at the end of the last segment it holds, and its Settings
 // count those segments.
-func SolveContext(ctx context.Context, p Problem, s *Settings) (sol *Solution, err error) {
+func SolveContext(ctx context.Context, p Problem, s *Settings) (*Solution, error) {
+	return solve(ctx, p, s, nil)
+}
+
+// solve is SolveContext, for a member of a SolveBatch on a device when
+// member is not nil (SolveBatch has then checked the device).
+func solve(ctx context.Context, p Problem, s *Settings, member *batchMember) (sol *Solution, err error) {
 	defer recoverGorgonia(&err, ErrHamiltonian)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("hnnsolve: not started: %w", err)
@@ -313,14 +319,17 @@ func SolveContext(ctx context.Context, p Problem, s *Settings) (sol *Solution, e
 	if err != nil {
 		return nil, err
 	}
-	if err := openDevice(set.Device); err != nil {
-		return nil, err
+	if member == nil {
+		if err := openDevice(set.Device); err != nil {
+			return nil, err
+		}
 	}
 	e0, ev, err := p.energyAt()
 	if err != nil {
 		return nil, err
 	}
 	r := newRun(ctx, p, hamiltonianForm{}, set, e0, ev)
+	r.member = member
 	return r.solve()
 }
 

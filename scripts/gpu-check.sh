@@ -150,11 +150,13 @@ t = S["targets"]
 k200 = b("BenchmarkEpochGPU/K=200/2x50")
 k20k = b("BenchmarkEpochGPU/K=20000/2x256")
 b4096 = b("BenchmarkEpochGPUBatch/K=200/2x50/B=4096", "us/net-epoch")
+sb4096 = b("BenchmarkEpochGPUSolveBatch", "us/net-epoch")
 t["K=200 2x50, us/epoch (target <= 100)"] = k200 and k200 / 1e3
 t["  peer plain / graph, us/epoch"] = [p("peer-k200") and p("peer-k200") * 1e3, p("peer-k200-graph") and p("peer-k200-graph") * 1e3]
 t["K=20000 2x256, ms/epoch (target <= 1.0)"] = k20k and k20k / 1e6
 t["  peer plain / graph, ms/epoch"] = [p("peer-k20000"), p("peer-k20000-graph")]
 t["B=4096 K=200 2x50, us/network-epoch (target <= 0.5)"] = b4096
+t["  SolveBatch (whole call, 1000 epochs), us/network-epoch"] = sb4096
 t["  peer plain / graph, us/network-epoch"] = [p("peer-b4096", "us_per_network_epoch"), p("peer-b4096-graph", "us_per_network_epoch")]
 t["CPU engine on this host, K=200, us/epoch"] = (b("BenchmarkEpoch/K=200/2x50/fused") or 0) / 1e3 or None
 with open(os.path.join(out, "summary.json"), "w") as f:

@@ -15,6 +15,9 @@ type Net struct {
 	Z0     []float64 // the initial state, D values
 	Length float64   // T - T0: the network's times are τ in [0, Length]
 	E0     float64   // H(Z0), for the energy term
+	// Perturb is σ of the perturbation of the times, each epoch; < 0
+	// keeps the grid.
+	Perturb float64
 	// Seed keys the network's perturbations of the times (Philox).
 	Seed uint64
 	// Params are the initial weights W_1, b_1, …, W_o, b_o in hnnsolve's
@@ -31,7 +34,6 @@ type Config struct {
 	Activation Activation
 	Param      Param
 	Points     int     // K
-	Perturb    float64 // σ of the times' perturbation; < 0 keeps the grid
 	Energy     float64 // λ
 	Adam       engine.Adam
 	KeepFrom   int // the first epoch whose weights may be kept
@@ -76,7 +78,7 @@ type Config struct {
 // The times' perturbations come from Philox4x32-10 keyed by Net.Seed with
 // the counter (epoch, point): deterministic for a seed, but not the CPU
 // engine's stream (math/rand), so a CPU and a GPU run of the same Settings
-// see different times unless Perturb < 0.
+// see different times unless Net.Perturb < 0.
 type Engine struct {
 	cfg    Config
 	s      Session
@@ -187,6 +189,9 @@ func (c *Config) check() error {
 		if !(n.Length > 0) || math.IsInf(n.Length, 0) {
 			return fmt.Errorf("gpu: network %d: length %v", i, n.Length)
 		}
+		if math.IsNaN(n.Perturb) || math.IsInf(n.Perturb, 0) {
+			return fmt.Errorf("gpu: network %d: perturbation %v", i, n.Perturb)
+		}
 		if len(n.Params) != 2*(len(widths)-1) {
 			return fmt.Errorf("gpu: network %d: %d parameter tensors, want %d", i, len(n.Params), 2*(len(widths)-1))
 		}
@@ -266,7 +271,7 @@ func (e *Engine) initialise() error {
 	for i, n := range e.cfg.Nets {
 		e.pack(theta[i*e.pp:], n.Params)
 		c := netc[i*e.ns:]
-		c[ncLength], c[ncE0] = n.Length, n.E0
+		c[ncLength], c[ncE0], c[ncSigma] = n.Length, n.E0, n.Perturb
 		c[ncSeedLo], c[ncSeedHi] = float64(uint32(n.Seed)), float64(uint32(n.Seed>>32))
 		copy(c[ncZ0:], n.Z0)
 	}
@@ -335,7 +340,7 @@ func (e *Engine) lossAndGradient() error {
 	act := int64(cfg.Activation)
 	w1 := cfg.Hidden[0]
 	if err := s.Launch("hnn_layer1", b*k*w1, B, K, int64(w1), e.theta, int64(e.pp), e.ctl, int64(e.cs),
-		e.netc, int64(e.ns), cfg.Perturb, int64(cfg.Param), act, e.u, int64(e.us), e.f, int64(e.fs),
+		e.netc, int64(e.ns), int64(cfg.Param), act, e.u, int64(e.us), e.f, int64(e.fs),
 		e.a[0], int64(e.as[0]), e.h[0], int64(e.hs[0])); err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func TestKernels(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"hnn_layer1":    "iiipipipidiipipipipi",
+		"hnn_layer1":    "iiipipipiiipipipipi",
 		"hnn_act_layer": "iiiipipi",
 		"hnn_point":     "iipipipiddpi",
 		"hnn_act_back":  "iiiipipipi",

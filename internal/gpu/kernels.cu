@@ -78,11 +78,11 @@ HNN_FN double hnn_normal(hnn_u32 k0, hnn_u32 k1, hnn_i64 e, hnn_i64 n) {
 }
 
 /* hnn_time is the collocation time τ_n of the network whose constants are
- * nc at epoch e: the grid L n/(K-1) plus sigma ε, reflected into [0, L] at
- * most 8 times and then clamped, as perturbTimes (solve.go) does; sigma < 0
- * keeps the grid. */
-HNN_FN double hnn_time(const double* nc, hnn_i64 K, hnn_i64 n, hnn_i64 e, double sigma) {
-	double L = nc[HNN_NC_LENGTH];
+ * nc at epoch e: the grid L n/(K-1) plus σ ε (σ = nc[HNN_NC_SIGMA], the
+ * network's own), reflected into [0, L] at most 8 times and then clamped, as
+ * perturbTimes (solve.go) does; σ < 0 keeps the grid. */
+HNN_FN double hnn_time(const double* nc, hnn_i64 K, hnn_i64 n, hnn_i64 e) {
+	double L = nc[HNN_NC_LENGTH], sigma = nc[HNN_NC_SIGMA];
 	double t = L * (double)n / (double)(K - 1);
 	if (sigma < 0.0) return t;
 	hnn_u32 k0 = (hnn_u32)nc[HNN_NC_SEED_LO], k1 = (hnn_u32)nc[HNN_NC_SEED_HI];
@@ -125,7 +125,7 @@ HNN_FN void hnn_act(hnn_i64 act, double a, double* y, double* dy) {
  * also writes τ into U (the first layer's input [τ 1; 1 0], 2K×2) and f, f'
  * into F (2K: f, then f'). */
 HNN_KERNEL void hnn_layer1(hnn_i64 B, hnn_i64 K, hnn_i64 w, const double* theta, hnn_i64 ps,
-	const double* state, hnn_i64 ss, const double* netc, hnn_i64 ns, double sigma, hnn_i64 param, hnn_i64 act,
+	const double* state, hnn_i64 ss, const double* netc, hnn_i64 ns, hnn_i64 param, hnn_i64 act,
 	double* U, hnn_i64 us, double* F, hnn_i64 fs, double* A, hnn_i64 as, double* H, hnn_i64 hs) {
 	hnn_i64 total = B * K * w;
 	for (hnn_i64 i = HNN_FIRST; i < total; i += HNN_STRIDE) {
@@ -133,7 +133,7 @@ HNN_KERNEL void hnn_layer1(hnn_i64 B, hnn_i64 K, hnn_i64 w, const double* theta,
 		hnn_split(i, K, w, &b, &n, &j);
 		const double* nc = netc + b * ns;
 		hnn_i64 e = (hnn_i64)state[b * ss + HNN_S_EPOCH];
-		double t = hnn_time(nc, K, n, e, sigma);
+		double t = hnn_time(nc, K, n, e);
 		if (j == 0) {
 			U[b * us + 2 * n] = t;
 			double f, df;

@@ -49,6 +49,7 @@ const (
 	ncE0            // the energy of Z0
 	ncSeedLo        // Philox's key, two 32-bit halves
 	ncSeedHi        //
+	ncSigma         // σ of the times' perturbation (< 0: the grid)
 	ncZ0            // Z0 follows (D values)
 )
 
@@ -99,7 +100,7 @@ func Source(prog *pointwise.Program) (string, error) {
 		{"S_STEP_SIZE", sStepSize}, {"S_SQRT_BC2", sSqrtBC2}, {"S_BASE", sBase}, {"S_TARGET", sTarget},
 		{"S_LAST_FROM", sLastFrom}, {"S_KEEP_LAST", sKeepLast}, {"S_KEEP_FROM", sKeepFrom}, {"S_LOSSES", sLosses},
 		{"STOP_TARGET", stopTarget}, {"STOP_DIVERGED", stopDiverged}, {"STOP_CTX", stopCtx},
-		{"NC_LENGTH", ncLength}, {"NC_E0", ncE0}, {"NC_SEED_LO", ncSeedLo}, {"NC_SEED_HI", ncSeedHi}, {"NC_Z0", ncZ0},
+		{"NC_LENGTH", ncLength}, {"NC_E0", ncE0}, {"NC_SEED_LO", ncSeedLo}, {"NC_SEED_HI", ncSeedHi}, {"NC_SIGMA", ncSigma}, {"NC_Z0", ncZ0},
 		{"SIN", int(Sin)}, {"SIGMOID", int(Sigmoid)}, {"TANH", int(Tanh)},
 		{"EXPONENTIAL", int(Exponential)}, {"LINEAR", int(Linear)},
 	} {
