@@ -2,6 +2,8 @@ package hnnsolve
 
 import (
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +24,15 @@ func TestDeviceUnavailable(t *testing.T) {
 	set.Device = 7
 	if _, err := Solve(oscillatorProblem(), set); !errors.Is(err, ErrSettings) {
 		t.Errorf("Device(7): %v, want ErrSettings", err)
+	}
+	// Checkpoints hold the CPU engine's Adam state: refused before training
+	// on any other device.
+	set.Device, set.Checkpoint.Path = CUDA, filepath.Join(t.TempDir(), "run.ckpt")
+	if _, err := Solve(oscillatorProblem(), set); !errors.Is(err, ErrSettings) || !strings.Contains(err.Error(), "checkpoints need Device CPU") {
+		t.Errorf("Device CUDA with a checkpoint: %v, want ErrSettings", err)
+	}
+	if _, err := SolveBatch([]Problem{oscillatorProblem()}, set); !errors.Is(err, ErrSettings) && !errors.Is(err, ErrDevice) {
+		t.Errorf("SolveBatch, Device CUDA with a checkpoint: %v, want ErrSettings or ErrDevice", err)
 	}
 	for _, s := range []string{"cpu", "cuda"} {
 		if d, err := ParseDevice(s); err != nil || d.String() != s {

@@ -187,6 +187,9 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		return bad("unknown %v", r.Param)
 	case !r.Device.valid():
 		return bad("unknown %v", r.Device)
+	case r.Device != CPU && r.Checkpoint.Path != "":
+		// The device's Adam state stays on the device.
+		return bad("checkpoints need Device CPU, not %v", r.Device)
 	}
 	for i, w := range r.Hidden {
 		if w < 1 {
