@@ -197,6 +197,13 @@ func TestCUDASolve(t *testing.T) {
 	}
 }
 
+// TestCUDASolveBatch: SolveBatch with Device CUDA, all problems on one
+// engine, against the CPU (TestSolveBatchDeviceTracksCPU's check).
+func TestCUDASolveBatch(t *testing.T) {
+	gpuDeviceOrSkip(t)
+	testBatchTracksCPU(t, SolveBatch)
+}
+
 // BenchmarkEpochGPU: one training epoch on the GPU (the whole epoch on the
 // device, replayed as a graph; the host looks every 64 epochs), for the
 // oscillator at the paper's settings and larger sizes; direct launches
