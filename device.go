@@ -36,3 +36,14 @@ func ParseDevice(s string) (Device, error) {
 }
 
 func (d Device) valid() bool { return d == CPU || d == CUDA }
+
+// Available returns nil when training can run on d in this build and on
+// this machine, or else an error wrapping ErrDevice that says why not (the
+// build has no GPU engine; which library was not found; the driver's
+// error). Solve checks the same before training.
+func (d Device) Available() error {
+	if !d.valid() {
+		return fmt.Errorf("%w: unknown %v", ErrSettings, d)
+	}
+	return openDevice(d)
+}

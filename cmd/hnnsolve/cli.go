@@ -390,8 +390,10 @@ func (o *options) check() error {
 	if _, err := hnnsolve.ParseTargetCheck(o.targetCheck); err != nil {
 		return bad("target-check", strconv.Quote(o.targetCheck), "eq18, gronwall, eq22 or transfer")
 	}
-	if _, err := hnnsolve.ParseDevice(o.device); err != nil {
+	if d, err := hnnsolve.ParseDevice(o.device); err != nil {
 		return bad("device", strconv.Quote(o.device), "cpu or cuda")
+	} else if err := d.Available(); err != nil {
+		return err // before any output is written
 	}
 	if o.formulation != "" && o.formulation != formHamiltonian && o.formulation != formLagrangian {
 		return bad("formulation", strconv.Quote(o.formulation), "hamiltonian or lagrangian")

@@ -3,14 +3,16 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // TestDeviceCUDA: in a build without -tags gpu, -device cuda fails before
 // any training with the library's ErrDevice message as one line and exit
-// status 1, for every command that trains, and writes nothing but the
-// output folder.
+// status 1, for every command that trains, and writes nothing, not even
+// the output folder.
 func TestDeviceCUDA(t *testing.T) {
 	for _, args := range [][]string{
 		{"reproduce", "oscillator", "-epochs", "1"},
@@ -20,7 +22,7 @@ func TestDeviceCUDA(t *testing.T) {
 		{"demo"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			out := t.TempDir()
+			out := filepath.Join(t.TempDir(), "out")
 			code, stdout, stderr := runCmd(t, append(args, "-device", "cuda", "-out", out)...)
 			want := "hnnsolve: device unavailable: cuda: this build has no GPU engine (build with -tags gpu)\n"
 			if code != exitFailure || stdout != "" || stderr != want {
@@ -28,6 +30,9 @@ func TestDeviceCUDA(t *testing.T) {
 			}
 			if strings.Contains(stderr, "epoch") {
 				t.Errorf("training started: %q", stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("the output folder was made (%v)", err)
 			}
 		})
 	}
