@@ -1,0 +1,117 @@
+package hnnsolve
+
+// bundleEvaluator evaluates a bundle's chain of networks for many rows
+// (t_i, z0_i, θ_i) at once, a chunk of rows at a time: per segment one
+// fused forward pass (netop.go), one matrix product per layer for all the
+// rows of the chunk. Its buffers are allocated once; it is not safe for
+// concurrent use.
+type bundleEvaluator struct {
+	b       *Bundle
+	segs    []bundleSegment // the segments evaluated (a prefix of the chain while it trains)
+	rows    int             // the chunk size
+	nets    []*fusedNet     // one per segment, on rows rows
+	x       []float64       // rows × (1+dim+m): the network inputs (τ, u)
+	u       []float64       // rows × (dim+m)
+	cur     []float64       // rows × dim: the start states S_j
+	seg     []int           // per row: the segment that covers t
+	fs, dfs []float64       // per row: f(τ), f'(τ) in the row's own segment
+}
+
+// newBundleEvaluator returns an evaluator of the segments segs of b on
+// chunks of rows rows.
+func newBundleEvaluator(b *Bundle, segs []bundleSegment, rows int) *bundleEvaluator {
+	dim, n := b.problem.dim(), len(b.mid)
+	e := &bundleEvaluator{b: b, segs: segs, rows: rows,
+		x: make([]float64, rows*(1+n)), u: make([]float64, rows*n), cur: make([]float64, rows*dim),
+		seg: make([]int, rows), fs: make([]float64, rows), dfs: make([]float64, rows)}
+	for _, sg := range segs {
+		e.nets = append(e.nets, newFusedNet(sg.net, rows))
+	}
+	return e
+}
+
+// segmentOf returns the segment of e that covers t: the last one whose
+// t0 <= t (the first before it), as Solution.segmentAt.
+func (e *bundleEvaluator) segmentOf(t float64) int {
+	s := 0
+	for s+1 < len(e.segs) && e.segs[s+1].t0 <= t {
+		s++
+	}
+	return s
+}
+
+// states computes, for each row i, ẑ(ts[i]; z0_i, θ_i) into z and dẑ/dt
+// into dz (row-major n × dim; either may be nil), with members[i] the row
+// (z0_i, θ_i). A time at or after the end of the segments evaluated gives
+// the last one's formula there.
+func (e *bundleEvaluator) states(ts []float64, members [][]float64, z, dz []float64) {
+	dim := e.b.problem.dim()
+	for c0 := 0; c0 < len(ts); c0 += e.rows {
+		c1 := min(c0+e.rows, len(ts))
+		var zc, dzc []float64
+		if z != nil {
+			zc = z[c0*dim : c1*dim]
+		}
+		if dz != nil {
+			dzc = dz[c0*dim : c1*dim]
+		}
+		e.chunk(ts[c0:c1], members[c0:c1], zc, dzc)
+	}
+}
+
+// chunk is states for at most e.rows rows.
+func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z, dz []float64) {
+	b, dim, n, in := e.b, e.b.problem.dim(), len(e.b.mid), 1+len(e.b.mid)
+	param := b.settings.Param
+	last := 0
+	for i, t := range ts {
+		row := members[i]
+		copy(e.cur[i*dim:(i+1)*dim], row[:dim])
+		b.inputs(e.u[i*n:(i+1)*n], row[:dim], row[dim:])
+		e.seg[i] = e.segmentOf(t)
+		last = max(last, e.seg[i])
+	}
+	for j := 0; j <= last; j++ {
+		sg := e.segs[j]
+		length := sg.t1 - sg.t0
+		fEnd, _ := param.eval(length, 0)
+		clear(e.x)
+		for i, t := range ts {
+			x := e.x[i*in : (i+1)*in]
+			switch {
+			case e.seg[i] == j:
+				x[0] = t - sg.t0
+				e.fs[i], e.dfs[i] = param.eval(x[0], 0)
+			case e.seg[i] > j:
+				x[0] = length
+			default:
+				continue // already done: its segment came earlier
+			}
+			copy(x[1:], e.u[i*n:(i+1)*n])
+		}
+		f := e.nets[j]
+		f.forward(e.x)
+		for i := range ts {
+			if e.seg[i] < j {
+				continue
+			}
+			nv, dn := f.out[i*2*dim:i*2*dim+dim], f.out[i*2*dim+dim:(i+1)*2*dim]
+			s := e.cur[i*dim : (i+1)*dim]
+			if e.seg[i] > j {
+				// S_{j+1} = S_j + f(t_{j+1} - t_j) N_j
+				for c := range dim {
+					s[c] += fEnd * nv[c]
+				}
+				continue
+			}
+			for c := range dim {
+				if z != nil {
+					z[i*dim+c] = s[c] + e.fs[i]*nv[c]
+				}
+				if dz != nil {
+					dz[i*dim+c] = e.dfs[i]*nv[c] + e.fs[i]*dn[c]
+				}
+			}
+		}
+	}
+}
