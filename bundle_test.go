@@ -276,6 +276,23 @@ func TestBundleBatchedMatchesMember(t *testing.T) {
 			}
 		}
 	}
+	// Chaining: each segment of a member starts at the end state of the one
+	// before, computed here by the member's own point-by-point forward pass.
+	m0, err := b.Member(z0.RawRowView(5), th.RawRowView(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m0.newPointWork()
+	for j := 1; j < len(m0.segs); j++ {
+		prev, end := m0.segs[j-1], make([]float64, 4)
+		hamiltonianForm{}.state(prev.net, m0.settings.Param, prev.t1, prev.t0, prev.z0, end, nil, w)
+		for c := range 4 {
+			if math.Abs(end[c]-m0.segs[j].z0[c]) > 1e-14 {
+				t.Errorf("segment %d starts at %v, the one before ends at %v", j, m0.segs[j].z0, end)
+				break
+			}
+		}
+	}
 	traj, err := b.Trajectory([]float64{0, 5, 12.5, p.T}, z0.RawRowView(3), th.RawRowView(3))
 	if err != nil {
 		t.Fatal(err)
