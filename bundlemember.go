@@ -262,7 +262,7 @@ func (b *Bundle) Member(z0, theta []float64) (sol *Solution, err error) {
 	}
 	dim := b.problem.dim()
 	th := slices.Clone(row[dim:])
-	h := b.problem.memberH(th)
+	h := b.problem.H.WithTheta(th)
 	e0, ev, err := Problem{H: h, Z0: row[:dim]}.energyAt()
 	if err != nil {
 		return nil, err
@@ -290,21 +290,23 @@ func (b *Bundle) Member(z0, theta []float64) (sol *Solution, err error) {
 	return sol, nil
 }
 
-// memberH is H( · ; θ) for fixed θ, as a Hamiltonian.
-func (p BundleProblem) memberH(theta []float64) Hamiltonian {
-	return func(q, pp []*gorgonia.Node) (*gorgonia.Node, error) {
-		if len(q) == 0 {
+// WithTheta returns H( · ; θ) for the fixed parameters theta, as a
+// Hamiltonian: each θ_j enters h as a constant vector of its value.
+func (h ParamHamiltonian) WithTheta(theta []float64) Hamiltonian {
+	theta = slices.Clone(theta)
+	return func(q, p []*gorgonia.Node) (*gorgonia.Node, error) {
+		if len(q) == 0 || q[0] == nil {
 			return nil, fmt.Errorf("no coordinates")
 		}
-		k := q[0].Shape().TotalSize()
+		shape := q[0].Shape().Clone()
 		th := make([]*gorgonia.Node, len(theta))
 		for j, v := range theta {
-			vals := make([]float64, k)
+			vals := make([]float64, shape.TotalSize())
 			for i := range vals {
 				vals[i] = v
 			}
-			th[j] = gorgonia.NewConstant(tensor.New(tensor.WithShape(q[0].Shape().Clone()...), tensor.WithBacking(vals)), gorgonia.In(q[0].Graph()))
+			th[j] = gorgonia.NewConstant(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals)), gorgonia.In(q[0].Graph()))
 		}
-		return p.H(q, pp, th)
+		return h(q, p, th)
 	}
 }
