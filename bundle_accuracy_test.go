@@ -83,6 +83,75 @@ func oscillatorBundleSettings() *Settings {
 		Beta1: 0.9, Beta2: 0.999, Segments: 16, LM: 300, RefinePoints: 1000, Seed: 1}
 }
 
+// oscillatorVariational is Hamilton's equations of Eq. 23 with their
+// variational equations, y = (z, Φ) with Φ(0) = I and Φ' = J D²H(z) Φ,
+// D²H = diag(1 + 3x², 1): Φ(t) = dz(t)/dz0.
+func oscillatorVariational(dst []float64, _ float64, y []float64) {
+	x, p := y[0], y[1]
+	dst[0], dst[1] = p, -(x + x*x*x)
+	k := 1 + 3*x*x
+	for c := range 2 { // column c of Φ: (Φ0c, Φ1c) at y[2+c], y[4+c]
+		f0, f1 := y[2+c], y[4+c]
+		dst[2+c], dst[4+c] = f1, -k*f0
+	}
+}
+
+// checkJacobian compares dz(T)/dz0 of the bundle with the variational
+// equations integrated by DOP853 for n random members and returns the
+// largest relative error in the Frobenius norm.
+func checkJacobian(t *testing.T, b *Bundle, n int) float64 {
+	t.Helper()
+	p := b.problem
+	worst := 0.0
+	for _, row := range bundleMembers(p, n, 2) {
+		y0 := []float64{row[0], row[1], 1, 0, 0, 1}
+		ref, err := integrate.SolveODE(oscillatorVariational, y0, []float64{p.T0, p.T}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jz, _, err := b.Jacobian(p.T, row[:2], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff, norm := 0.0, 0.0
+		for i := range 2 {
+			for c := range 2 {
+				want := ref.Z.At(1, 2+2*i+c)
+				diff += (jz.At(i, c) - want) * (jz.At(i, c) - want)
+				norm += want * want
+			}
+		}
+		worst = math.Max(worst, math.Sqrt(diff/norm))
+	}
+	return worst
+}
+
+// TestBundleOscillatorShort is the fast variant of the oscillator target:
+// the same box on [0, π/2] in two segments, trained in seconds, checked
+// against DOP853 on 200 members to the target's 1e-3, and dz(T)/dz0
+// against the variational equations to the target's 1e-2.
+func TestBundleOscillatorShort(t *testing.T) {
+	p := oscillatorBundleProblem()
+	p.T = math.Pi / 2
+	s := oscillatorBundleSettings()
+	s.Segments, s.Epochs, s.LM, s.RefinePoints = 2, 1000, 250, 500
+	start := time.Now()
+	b, err := SolveBundle(p, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := time.Since(start)
+	worst := bundleMaxError(t, b, bundleMembers(p, 200, 1), denseTimes(p.T0, p.T, 51), func([]float64) func([]float64, float64, []float64) { return oscillatorField })
+	jac := checkJacobian(t, b, 50)
+	t.Logf("training %v; max error %.3g; dz(T)/dz0 relative error %.3g", train, worst, jac)
+	if worst > 1e-3 {
+		t.Errorf("max error %.3g, want <= 1e-3", worst)
+	}
+	if jac > 1e-2 {
+		t.Errorf("dz(T)/dz0 relative error %.3g, want <= 1e-2", jac)
+	}
+}
+
 // TestBundleOscillatorTarget trains the oscillator bundle over
 // z0 in [1, 1.5] × [0.5, 1] on [0, 4π] and checks the largest error over
 // 1000 random members and 201 times against DOP853 to 1e-3 (issue 12's
@@ -103,8 +172,12 @@ func TestBundleOscillatorTarget(t *testing.T) {
 	}
 	members := bundleMembers(p, 1000, 1)
 	worst := bundleMaxError(t, b, members, denseTimes(p.T0, p.T, 201), func([]float64) func([]float64, float64, []float64) { return oscillatorField })
-	t.Logf("training %v; max error over 1000 members × 201 times %.3g", train, worst)
+	jac := checkJacobian(t, b, 1000)
+	t.Logf("training %v; max error over 1000 members × 201 times %.3g; dz(T)/dz0 relative error (1000 members) %.3g", train, worst, jac)
 	if worst > 1e-3 {
 		t.Errorf("max error %.3g, want <= 1e-3", worst)
+	}
+	if jac > 1e-2 {
+		t.Errorf("dz(T)/dz0 relative error %.3g, want <= 1e-2", jac)
 	}
 }
