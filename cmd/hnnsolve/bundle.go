@@ -2,8 +2,8 @@ package main
 
 import (
 	"flag"
-	"image/color"
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"math/rand/v2"
