@@ -1,9 +1,16 @@
 package hnnsolve
 
+import (
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/floats"
+)
+
 // bundleEvaluator evaluates a bundle's chain of networks for many rows
 // (t_i, z0_i, θ_i) at once, a chunk of rows at a time: per segment one
-// fused forward pass (netop.go), one matrix product per layer for all the
-// rows of the chunk. Its buffers are allocated once; it is not safe for
+// forward pass, one matrix product per layer for all the rows of the chunk
+// (the fused one of netop.go, with the time tangent, when dẑ/dt is wanted). Its buffers are allocated once; it is not safe for
 // concurrent use.
 type bundleEvaluator struct {
 	b       *Bundle
@@ -15,6 +22,9 @@ type bundleEvaluator struct {
 	cur     []float64       // rows × dim: the start states S_j
 	seg     []int           // per row: the segment that covers t
 	fs, dfs []float64       // per row: f(τ), f'(τ) in the row's own segment
+	// for values alone (no dẑ/dt): the layers' values, rows × widest, and
+	// the outputs N, rows × dim
+	ha, hb, vout []float64
 }
 
 // newBundleEvaluator returns an evaluator of the segments segs of b on
@@ -24,10 +34,48 @@ func newBundleEvaluator(b *Bundle, segs []bundleSegment, rows int) *bundleEvalua
 	e := &bundleEvaluator{b: b, segs: segs, rows: rows,
 		x: make([]float64, rows*(1+n)), u: make([]float64, rows*n), cur: make([]float64, rows*dim),
 		seg: make([]int, rows), fs: make([]float64, rows), dfs: make([]float64, rows)}
+	w := 0
 	for _, sg := range segs {
 		e.nets = append(e.nets, newFusedNet(sg.net, rows))
+		w = max(w, sg.net.maxWidth())
 	}
+	e.ha, e.hb, e.vout = make([]float64, rows*w), make([]float64, rows*w), make([]float64, rows*dim)
 	return e
+}
+
+// values computes N of the network net at the rows of e.x into e.vout,
+// one matrix product per layer: the forward pass of fusedNet without the
+// time tangent, half its work, for when dẑ/dt is not wanted.
+func (e *bundleEvaluator) values(net *network) {
+	rows := e.rows
+	h, in := e.x, net.widths[0]
+	last := len(net.widths) - 2
+	for l := 0; l <= last; l++ {
+		w := net.widths[l+1]
+		W, b := net.params[2*l], net.params[2*l+1]
+		a := e.ha[:rows*w]
+		if l == last {
+			a = e.vout
+		}
+		gemm(blas.NoTrans, rows, w, in, h, in, W, w, 0, a, w)
+		for i := range rows {
+			floats.Add(a[i*w:(i+1)*w], b)
+		}
+		if l == last {
+			return
+		}
+		if net.act == Sin {
+			for j, v := range a {
+				a[j] = math.Sin(v)
+			}
+		} else {
+			for j, v := range a {
+				a[j], _ = net.act.eval(v)
+			}
+		}
+		h, in = a, w
+		e.ha, e.hb = e.hb, e.ha
+	}
 }
 
 // segmentOf returns the segment of e that covers t: the last one whose
@@ -89,13 +137,19 @@ func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z, dz []float
 			}
 			copy(x[1:], e.u[i*n:(i+1)*n])
 		}
-		f := e.nets[j]
-		f.forward(e.x)
+		out, stride := e.vout, dim
+		if dz != nil {
+			f := e.nets[j]
+			f.forward(e.x)
+			out, stride = f.out, 2*dim
+		} else {
+			e.values(sg.net)
+		}
 		for i := range ts {
 			if e.seg[i] < j {
 				continue
 			}
-			nv, dn := f.out[i*2*dim:i*2*dim+dim], f.out[i*2*dim+dim:(i+1)*2*dim]
+			nv, dn := out[i*stride:i*stride+dim], out[i*stride+dim:(i+1)*stride]
 			s := e.cur[i*dim : (i+1)*dim]
 			if e.seg[i] > j {
 				// S_{j+1} = S_j + f(t_{j+1} - t_j) N_j
