@@ -17,15 +17,6 @@ func oscillatorField(dst []float64, _ float64, z []float64) {
 	dst[0], dst[1] = z[1], -(z[0] + z[0]*z[0]*z[0])
 }
 
-// henonHeilesField returns Hamilton's equations of Hénon-Heiles with
-// coupling θ in closed form.
-func henonHeilesField(th float64) func(dst []float64, _ float64, z []float64) {
-	return func(dst []float64, _ float64, z []float64) {
-		g := henonHeilesThetaGrad(z, th)
-		dst[0], dst[1], dst[2], dst[3] = g[2], g[3], -g[0], -g[1]
-	}
-}
-
 // bundleMembers draws n members uniformly in p's boxes (rows (z0, θ)).
 func bundleMembers(p BundleProblem, n int, seed uint64) [][]float64 {
 	rng := rand.New(rand.NewPCG(seed, 99))

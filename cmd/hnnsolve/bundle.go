@@ -84,7 +84,6 @@ type bundleOptions struct {
 	members, grid, times, benchMembers         int
 	out                                        string
 	quiet                                      bool
-	set                                        map[string]bool
 }
 
 // cmdBundle is "hnnsolve bundle SYSTEM [flags]".
