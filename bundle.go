@@ -81,14 +81,19 @@ func checkBox(name string, lo, hi []float64) error {
 // Bundle is a trained solution bundle: one network per segment of [T0, T]
 // whose trial solution
 //
-//	ẑ(t; z0, θ) = S_k(z0, θ) + f(τ) N_k(τ, u(z0, θ)),  τ = t - t_k,  t in [t_k, t_{k+1}]
+//	ẑ(t; z0, θ) = S_k + f(τ) N_k(τ, u_k(S_k, θ)),  τ = t - t_k,  t in [t_k, t_{k+1}]
 //
 // solves every member of the BundleProblem, with S_0 = z0 and
 // S_k = ẑ(t_k; z0, θ), the end state of the segment before (time-domain
 // chaining): every member holds its initial state exactly (Eq. 6) and is
-// continuous at the segment boundaries. The network sees the member
-// through u, its (z0, θ) mapped affinely from the boxes to [-1, 1] (a
-// fixed coordinate to 0). Its methods are safe for concurrent use.
+// continuous at the segment boundaries. Each network sees the member
+// through its own start state: u_k maps (S_k, θ) affinely to about
+// [-1, 1], from the box of initial states and parameters for k = 0 and
+// from the range the start states S_k take over the box for k > 0 (a
+// fixed coordinate to 0). So each network learns the flow over one short
+// segment from where the segment starts, which stays as simple along the
+// chain as at its start, instead of the flow from t = T0, which the
+// dynamics shears as t grows. Its methods are safe for concurrent use.
 //
 // The methods refuse a member outside the boxes or a time outside
 // [T0, T] with an error wrapping ErrProblem, unless Extrapolate is set:
@@ -108,14 +113,27 @@ type Bundle struct {
 	settings Settings
 	segs     []bundleSegment
 	loss     []float64
-	// the affine map of (z0, θ) to u: u_i = (v_i - mid_i) scale_i
+	// the affine map of the boxes to [-1, 1], segment 0's input map
 	mid, scale []float64
 }
 
-// bundleSegment is one network of the chain and the interval it solves.
+// bundleSegment is one network of the chain, the interval it solves and
+// its input map: u_i = (v_i - mid_i) scale_i for v = (S, θ).
 type bundleSegment struct {
-	t0, t1 float64
-	net    *network
+	t0, t1     float64
+	net        *network
+	mid, scale []float64
+}
+
+// inputs writes u(s, θ) into u.
+func (sg *bundleSegment) inputs(u, s, theta []float64) {
+	d := len(s)
+	for i, v := range s {
+		u[i] = (v - sg.mid[i]) * sg.scale[i]
+	}
+	for j, v := range theta {
+		u[d+j] = (v - sg.mid[d+j]) * sg.scale[d+j]
+	}
 }
 
 // Problem returns the problem that was solved.
@@ -146,7 +164,7 @@ func (b *Bundle) Segments() []float64 {
 	return s
 }
 
-// newInputMap sets the affine map of the boxes to [-1, 1].
+// newInputMap sets the affine map of the boxes to [-1, 1]: u = (v - mid) scale.
 func (b *Bundle) newInputMap() {
 	p := b.problem
 	lo, hi := append(slices.Clone(p.Z0Min), p.ThetaMin...), append(slices.Clone(p.Z0Max), p.ThetaMax...)
@@ -156,17 +174,6 @@ func (b *Bundle) newInputMap() {
 		if hi[i] > lo[i] {
 			b.scale[i] = 2 / (hi[i] - lo[i])
 		}
-	}
-}
-
-// inputs writes u(z0, θ) into u.
-func (b *Bundle) inputs(u, z0, theta []float64) {
-	d := len(z0)
-	for i, v := range z0 {
-		u[i] = (v - b.mid[i]) * b.scale[i]
-	}
-	for j, v := range theta {
-		u[d+j] = (v - b.mid[d+j]) * b.scale[d+j]
 	}
 }
 
@@ -290,7 +297,9 @@ func (b *Bundle) trainSegment(ctx context.Context, k int, t0, t1 float64, rng *r
 	dim, m := p.dim(), p.params()
 	net := newWideNetwork(1+dim+m, set.Hidden, dim, set.Activation)
 	net.init(rng)
-	lg, err := newBundleLoss(b, net, t0, set.Points, set.Energy, rng)
+	sg := bundleSegment{t0: t0, t1: t1, net: net}
+	sg.mid, sg.scale = b.startMap(rng)
+	lg, err := newBundleLoss(b, sg, set.Points, set.Energy, rng)
 	if err != nil {
 		return err
 	}
@@ -320,11 +329,52 @@ func (b *Bundle) trainSegment(ctx context.Context, k int, t0, t1 float64, rng *r
 	b.EpochsRun += epoch
 	b.Stages = append(b.Stages, Stage{Segment: k, Name: "adam", Iterations: epoch, Evals: epoch,
 		LossBefore: losses[0], LossAfter: losses[max(kept, 0)], Status: adamStatus(early, set.LBFGS+set.LM > 0)})
-	b.segs = append(b.segs, bundleSegment{t0: t0, t1: t1, net: net})
+	b.segs = append(b.segs, sg)
 	if early {
 		return nil
 	}
 	return b.refineSegment(ctx, k, rng)
+}
+
+// startMapMembers is the number of random members whose start states
+// give the range of the next segment's input map.
+const startMapMembers = 4096
+
+// startMap returns the input map of the segment that continues b's chain:
+// the boxes' own for the first; for a later one, the range of the start
+// states S_k over startMapMembers members drawn from the boxes, widened by
+// 10% on each side, since the sample's range falls short of the image of
+// the box.
+func (b *Bundle) startMap(rng *rand.Rand) (mid, scale []float64) {
+	mid, scale = slices.Clone(b.mid), slices.Clone(b.scale)
+	if len(b.segs) == 0 {
+		return mid, scale
+	}
+	p := b.problem
+	dim := p.dim()
+	rows := make([][]float64, startMapMembers)
+	ts := make([]float64, startMapMembers)
+	lo, hi := append(slices.Clone(p.Z0Min), p.ThetaMin...), append(slices.Clone(p.Z0Max), p.ThetaMax...)
+	for i := range rows {
+		rows[i] = make([]float64, len(lo))
+		for c := range lo {
+			rows[i][c] = lo[c] + (hi[c]-lo[c])*rng.Float64()
+		}
+		ts[i] = b.segs[len(b.segs)-1].t1
+	}
+	s := make([]float64, startMapMembers*dim)
+	newBundleEvaluator(b, b.segs, bundleChunk).states(ts, rows, s, nil)
+	for c := range dim {
+		smin, smax := math.Inf(1), math.Inf(-1)
+		for i := range rows {
+			smin, smax = math.Min(smin, s[i*dim+c]), math.Max(smax, s[i*dim+c])
+		}
+		mid[c], scale[c] = smin+(smax-smin)/2, 0
+		if w := 1.2 * (smax - smin); w > 0 {
+			scale[c] = 2 / w
+		}
+	}
+	return mid, scale
 }
 
 // refineSegment runs the L-BFGS and Levenberg-Marquardt stages on the
@@ -340,7 +390,9 @@ func (b *Bundle) refineSegment(ctx context.Context, k int, rng *rand.Rand) error
 	for i := range ts {
 		ts[i] = (sg.t1 - sg.t0) * (float64(i) + 0.5) / float64(len(ts))
 	}
-	lg, err := newBundleLoss(b, sg.net, sg.t0, set.RefinePoints, set.Energy, rng)
+	b.segs = b.segs[:k] // the chain before the segment gives its start states
+	lg, err := newBundleLoss(b, sg, set.RefinePoints, set.Energy, rng)
+	b.segs = append(b.segs, sg)
 	if err != nil {
 		return err
 	}

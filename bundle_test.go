@@ -69,7 +69,9 @@ func untrainedBundle(t *testing.T, p BundleProblem, segs int, hidden []int, act 
 		}
 		t0 := p.T0 + (p.T-p.T0)*float64(k)/float64(segs)
 		t1 := p.T0 + (p.T-p.T0)*float64(k+1)/float64(segs)
-		b.segs = append(b.segs, bundleSegment{t0: t0, t1: t1, net: net})
+		sg := bundleSegment{t0: t0, t1: t1, net: net}
+		sg.mid, sg.scale = b.startMap(rng)
+		b.segs = append(b.segs, sg)
 	}
 	return b
 }
@@ -82,12 +84,12 @@ func untrainedBundle(t *testing.T, p BundleProblem, segs int, hidden []int, act 
 func TestBundleLossGradientFiniteDifference(t *testing.T) {
 	for _, lambda := range []float64{0, 0.7} {
 		b := untrainedBundle(t, hhBundleProblem(), 2, []int{9, 8}, Sin)
-		trained := b.segs[:1]
-		net := b.segs[1].net
-		b.segs = trained
+		second := b.segs[1]
+		net := second.net
+		b.segs = b.segs[:1]
 		rng := rand.New(rand.NewPCG(3, 4))
 		const k = 13
-		bl, err := newBundleLoss(b, net, trained[0].t1, k, lambda, rng)
+		bl, err := newBundleLoss(b, second, k, lambda, rng)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +137,7 @@ func TestBundleLossMatchesDirectEvaluation(t *testing.T) {
 	b.segs = full[:1]
 	rng := rand.New(rand.NewPCG(5, 6))
 	const k = 11
-	bl, err := newBundleLoss(b, full[1].net, full[1].t0, k, lambda, rng)
+	bl, err := newBundleLoss(b, full[1], k, lambda, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,12 +190,13 @@ func TestBundleLossMatchesDirectEvaluation(t *testing.T) {
 func TestBundleLMJacobianFiniteDifference(t *testing.T) {
 	const lambda = 0.5
 	b := untrainedBundle(t, hhBundleProblem(), 2, []int{6, 5}, Sin)
-	net := b.segs[1].net
+	second := b.segs[1]
+	net := second.net
 	b.segs = b.segs[:1]
 	b.settings.Energy = lambda
 	rng := rand.New(rand.NewPCG(7, 8))
 	ts := []float64{0.1, 0.7, 1.3, 2.2, 2.9}
-	bl, err := newBundleLoss(b, net, b.segs[0].t1, len(ts), lambda, rng)
+	bl, err := newBundleLoss(b, second, len(ts), lambda, rng)
 	if err != nil {
 		t.Fatal(err)
 	}

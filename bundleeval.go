@@ -18,7 +18,6 @@ type bundleEvaluator struct {
 	rows    int             // the chunk size
 	nets    []*fusedNet     // one per segment, on rows rows
 	x       []float64       // rows × (1+dim+m): the network inputs (τ, u)
-	u       []float64       // rows × (dim+m)
 	cur     []float64       // rows × dim: the start states S_j
 	seg     []int           // per row: the segment that covers t
 	fs, dfs []float64       // per row: f(τ), f'(τ) in the row's own segment
@@ -32,7 +31,7 @@ type bundleEvaluator struct {
 func newBundleEvaluator(b *Bundle, segs []bundleSegment, rows int) *bundleEvaluator {
 	dim, n := b.problem.dim(), len(b.mid)
 	e := &bundleEvaluator{b: b, segs: segs, rows: rows,
-		x: make([]float64, rows*(1+n)), u: make([]float64, rows*n), cur: make([]float64, rows*dim),
+		x: make([]float64, rows*(1+n)), cur: make([]float64, rows*dim),
 		seg: make([]int, rows), fs: make([]float64, rows), dfs: make([]float64, rows)}
 	w := 0
 	for _, sg := range segs {
@@ -109,13 +108,11 @@ func (e *bundleEvaluator) states(ts []float64, members [][]float64, z, dz []floa
 
 // chunk is states for at most e.rows rows.
 func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z, dz []float64) {
-	b, dim, n, in := e.b, e.b.problem.dim(), len(e.b.mid), 1+len(e.b.mid)
+	b, dim, in := e.b, e.b.problem.dim(), 1+len(e.b.mid)
 	param := b.settings.Param
 	last := 0
 	for i, t := range ts {
-		row := members[i]
-		copy(e.cur[i*dim:(i+1)*dim], row[:dim])
-		b.inputs(e.u[i*n:(i+1)*n], row[:dim], row[dim:])
+		copy(e.cur[i*dim:(i+1)*dim], members[i][:dim])
 		e.seg[i] = e.segmentOf(t)
 		last = max(last, e.seg[i])
 	}
@@ -135,7 +132,7 @@ func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z, dz []float
 			default:
 				continue // already done: its segment came earlier
 			}
-			copy(x[1:], e.u[i*n:(i+1)*n])
+			sg.inputs(x[1:], e.cur[i*dim:(i+1)*dim], members[i][dim:])
 		}
 		out, stride := e.vout, dim
 		if dz != nil {

@@ -36,9 +36,12 @@ type bundleFile struct {
 }
 
 type bundleSegFile struct {
-	T0     float64      `json:"t0"`
-	T      float64      `json:"t"`
-	Params []modelParam `json:"params"`
+	T0 float64 `json:"t0"`
+	T  float64 `json:"t"`
+	// InputMid and InputScale are the segment's input map.
+	InputMid   []float64    `json:"input_mid"`
+	InputScale []float64    `json:"input_scale"`
+	Params     []modelParam `json:"params"`
 }
 
 func (m bundleFile) sum() (string, error) {
@@ -62,7 +65,7 @@ func (b *Bundle) Save(w io.Writer) error {
 		Z0Min: p.Z0Min, Z0Max: p.Z0Max, ThetaMin: nonNil(p.ThetaMin), ThetaMax: nonNil(p.ThetaMax), T0: p.T0, T: p.T,
 		Settings: newModelSettings(b.settings), EpochsRun: b.EpochsRun, Loss: nonNil(b.loss)}
 	for _, sg := range b.segs {
-		ms := bundleSegFile{T0: sg.t0, T: sg.t1}
+		ms := bundleSegFile{T0: sg.t0, T: sg.t1, InputMid: sg.mid, InputScale: sg.scale}
 		for i, v := range sg.net.params {
 			for _, x := range v {
 				if !isFinite(x) {
@@ -158,6 +161,14 @@ func LoadBundle(r io.Reader, p BundleProblem) (b *Bundle, err error) {
 		if ms.T0 != prev || !(ms.T > ms.T0) || (k == len(m.Segments)-1 && ms.T != p.T) {
 			return bad("segment %d [%v, %v] does not continue the chain over [%v, %v]", k, ms.T0, ms.T, p.T0, p.T)
 		}
+		if len(ms.InputMid) != dim+mp || len(ms.InputScale) != dim+mp {
+			return bad("segment %d: input map of %d and %d entries, want %d", k, len(ms.InputMid), len(ms.InputScale), dim+mp)
+		}
+		for i := range ms.InputMid {
+			if !isFinite(ms.InputMid[i]) || !isFinite(ms.InputScale[i]) || ms.InputScale[i] < 0 {
+				return bad("segment %d: input map entry %d (%v, %v) is not finite or has a negative scale", k, i, ms.InputMid[i], ms.InputScale[i])
+			}
+		}
 		if len(ms.Params) != 2*(len(widths)-1) {
 			return bad("segment %d: %d parameter arrays, want %d", k, len(ms.Params), 2*(len(widths)-1))
 		}
@@ -183,7 +194,7 @@ func LoadBundle(r io.Reader, p BundleProblem) (b *Bundle, err error) {
 			}
 			copy(net.params[i], pm.Values)
 		}
-		b.segs = append(b.segs, bundleSegment{t0: ms.T0, t1: ms.T, net: net})
+		b.segs = append(b.segs, bundleSegment{t0: ms.T0, t1: ms.T, net: net, mid: ms.InputMid, scale: ms.InputScale})
 	}
 	if err := b.checkEnergy(); err != nil {
 		return nil, err

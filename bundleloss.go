@@ -11,13 +11,14 @@ import (
 // SolveBundle): the loss graph of Solve (buildLoss) with the start states
 // S_k(z0_n, θ_n), the parameters θ_n and the energies H(z0_n; θ_n) as
 // inputs, one per point, in place of Z0 and E0, and the network fed
-// x_n = (τ_n, u(z0_n, θ_n)). Each setTimes draws the points' members anew,
+// x_n = (τ_n, u_k(S_k, θ_n)). Each setTimes draws the points' members anew,
 // uniformly in the boxes, and computes their start states through the
 // segments already trained.
 type bundleLoss struct {
 	*lossGraph
 	b       *Bundle
-	nn      *network // the network trained
+	sg      bundleSegment // the segment trained
+	nn      *network      // its network
 	t0      float64
 	rng     *rand.Rand
 	ev      *hamiltonianEvaluator // H(z0; θ), for λ > 0
@@ -34,12 +35,13 @@ type bundleLoss struct {
 
 var _ lossEvaluator = (*bundleLoss)(nil)
 
-// newBundleLoss builds the loss of the segment that starts at t0, the next
-// of b's chain, with network net at k points.
-func newBundleLoss(b *Bundle, net *network, t0 float64, k int, lambda float64, rng *rand.Rand) (bl *bundleLoss, err error) {
+// newBundleLoss builds the loss of the segment sg, the next of b's chain,
+// at k points.
+func newBundleLoss(b *Bundle, sg bundleSegment, k int, lambda float64, rng *rand.Rand) (bl *bundleLoss, err error) {
 	p := b.problem
 	dim, m := p.dim(), p.params()
-	bl = &bundleLoss{b: b, nn: net, t0: t0, rng: rng, chain: newBundleEvaluator(b, b.segs, k),
+	net, t0 := sg.net, sg.t0
+	bl = &bundleLoss{b: b, sg: sg, nn: net, t0: t0, rng: rng, chain: newBundleEvaluator(b, b.segs, k),
 		zs: make([]float64, k*dim), starts: make([]float64, k)}
 	for range k {
 		bl.members = append(bl.members, make([]float64, dim+m))
@@ -93,9 +95,7 @@ func (bl *bundleLoss) setTimes(ts []float64, param Param, t0 float64) {
 		for j := range p.params() {
 			row[dim+j] = p.ThetaMin[j] + (p.ThetaMax[j]-p.ThetaMin[j])*bl.rng.Float64()
 		}
-		x := bl.x[i*in : (i+1)*in]
-		x[0] = t - t0
-		b.inputs(x[1:], row[:dim], row[dim:])
+		bl.x[i*in] = t - t0
 		fb[i], dfb[i] = param.eval(t, t0)
 	}
 	bl.err = nil
@@ -105,6 +105,9 @@ func (bl *bundleLoss) setTimes(ts []float64, param Param, t0 float64) {
 		for i, row := range bl.members {
 			copy(bl.zs[i*dim:(i+1)*dim], row[:dim])
 		}
+	}
+	for i, row := range bl.members {
+		bl.sg.inputs(bl.x[i*in+1:(i+1)*in], bl.zs[i*dim:(i+1)*dim], row[dim:])
 	}
 	for c, s := range bl.start {
 		for i := range s {

@@ -151,9 +151,11 @@ func (b *Bundle) Trajectory(ts []float64, z0, theta []float64) (*mat.Dense, erro
 // Jacobian returns the derivatives of ẑ(t; z0, θ) in the member,
 // dz0[i][j] = ∂ẑ_i/∂z0_j (2d × 2d) and dtheta[i][j] = ∂ẑ_i/∂θ_j (2d × m;
 // an empty matrix when m = 0), exact through the networks by forward-mode
-// tangents in the inputs u and through the chain of start states:
+// tangents in the inputs u and through the chain of start states, for
+// v = (z0, θ):
 //
-//	∂ẑ/∂v = ∂S_k/∂v + f(τ) ∂N_k/∂u ∂u/∂v,  ∂S_{j+1}/∂v = ∂S_j/∂v + f(t_{j+1} - t_j) ∂N_j/∂u ∂u/∂v,
+//	∂ẑ/∂v = ∂S_k/∂v + f(τ) ∂N_k/∂u ∂u_k/∂v,  ∂S_{j+1}/∂v = ∂S_j/∂v + f(t_{j+1} - t_j) ∂N_j/∂u ∂u_j/∂v,
+//	∂u_j/∂v = diag(scale_j) (∂S_j/∂v; ∂θ/∂v),
 //
 // with ∂S_0/∂z0 = I and ∂S_0/∂θ = 0. It approximates the flow's variational
 // derivative dz(t)/dz0 as well as the bundle approximates the flow.
@@ -170,23 +172,41 @@ func (b *Bundle) Jacobian(t float64, z0, theta []float64) (dz0, dtheta *mat.Dens
 	for i := range dim {
 		js[i*n+i] = 1
 	}
-	u := make([]float64, n)
-	b.inputs(u, row[:dim], row[dim:])
+	st, th := slices.Clone(row[:dim]), row[dim:] // S_j
+	u, nv := make([]float64, n), make([]float64, dim)
+	jn, du := make([]float64, dim*n), make([]float64, n*n)
 	e := &bundleEvaluator{b: b, segs: b.segs}
 	s := e.segmentOf(t)
-	jn := make([]float64, dim*n)
 	param := b.settings.Param
 	for j := 0; j <= s; j++ {
-		sg := b.segs[j]
+		sg := &b.segs[j]
 		tau := sg.t1 - sg.t0
 		if j == s {
 			tau = t - sg.t0
 		}
 		f, _ := param.eval(tau, 0)
-		sg.net.inputJacobian(tau, u, jn)
+		sg.inputs(u, st, th)
+		sg.net.inputJacobian(tau, u, nv, jn)
+		// ∂u/∂v: the scaled rows of ∂S/∂v, then of ∂θ/∂v = (0 I).
+		clear(du)
+		for c := range n {
+			if c < dim {
+				for v := range n {
+					du[c*n+v] = sg.scale[c] * js[c*n+v]
+				}
+			} else {
+				du[c*n+c] = sg.scale[c]
+			}
+		}
+		// S ← S + f N, ∂S/∂v ← ∂S/∂v + f ∂N/∂u ∂u/∂v
 		for i := range dim {
-			for c := range n {
-				js[i*n+c] += f * jn[i*n+c] * b.scale[c]
+			st[i] += f * nv[i]
+			for v := range n {
+				sum := 0.0
+				for c := range n {
+					sum += jn[i*n+c] * du[c*n+v]
+				}
+				js[i*n+v] += f * sum
 			}
 		}
 	}
@@ -208,10 +228,11 @@ func (b *Bundle) Jacobian(t float64, z0, theta []float64) (dz0, dtheta *mat.Dens
 	return dz0, dtheta, nil
 }
 
-// inputJacobian computes ∂N/∂u at the input x = (τ, u) into jac (D × len(u),
-// row-major) by forward-mode tangents, one per input u_c:
+// inputJacobian computes N into out and ∂N/∂u into jac (D × len(u),
+// row-major) at the input x = (τ, u) by forward-mode tangents, one per
+// input u_c:
 // ∂a_1/∂u_c = W_1[c+1], ∂h/∂u_c = σ'(a) ∂a/∂u_c, ∂a'/∂u_c = (∂h/∂u_c) W.
-func (n *network) inputJacobian(tau float64, u, jac []float64) {
+func (n *network) inputJacobian(tau float64, u, out, jac []float64) {
 	nu := len(u)
 	h := append([]float64{tau}, u...)
 	// th[i*nu+c] = ∂h_i/∂u_c
@@ -234,6 +255,7 @@ func (n *network) inputJacobian(tau float64, u, jac []float64) {
 			}
 		}
 		if l == last {
+			copy(out, a)
 			copy(jac, ta)
 			return
 		}
@@ -249,7 +271,7 @@ func (n *network) inputJacobian(tau float64, u, jac []float64) {
 }
 
 // Member returns the member (z0, θ) of the bundle as a Solution: a view
-// on the bundle's networks with u(z0, θ) fixed, whose segments start at the
+// on the bundle's networks with each one's input u_k(S_k, θ) fixed, whose segments start at the
 // member's S_k. At, Trajectory, Velocity, Energy, Residual and Analyze work
 // on it as on a Solution of Solve (its Problem's H is H( · ; θ), its E0 is
 // H(z0; θ)), so Eq. 18 gives each member its own error bound. It shares
@@ -267,8 +289,6 @@ func (b *Bundle) Member(z0, theta []float64) (sol *Solution, err error) {
 	if err != nil {
 		return nil, err
 	}
-	u := make([]float64, len(b.mid))
-	b.inputs(u, row[:dim], th)
 	starts := make([]float64, len(b.segs))
 	rows := make([][]float64, len(b.segs))
 	for j, sg := range b.segs {
@@ -284,6 +304,8 @@ func (b *Bundle) Member(z0, theta []float64) (sol *Solution, err error) {
 	}
 	copy(s[:dim], row[:dim]) // S_0 = z0 exactly
 	for j, sg := range b.segs {
+		u := make([]float64, len(b.mid))
+		sg.inputs(u, s[j*dim:(j+1)*dim], th)
 		view := &network{widths: sg.net.widths, act: sg.net.act, params: sg.net.params, inputs: u}
 		sol.segs = append(sol.segs, segment{t0: sg.t0, t1: sg.t1, z0: s[j*dim : (j+1)*dim], net: view})
 	}
