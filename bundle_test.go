@@ -2,6 +2,7 @@ package hnnsolve
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -500,5 +501,33 @@ func TestBundleSaveLoad(t *testing.T) {
 	again.Save(&buf2)
 	if buf2.String() != saved {
 		t.Errorf("two runs with the same seed differ")
+	}
+}
+
+// TestBundleEpochAllocatesNothing: an Adam epoch of a bundle's later
+// segment (members drawn, start states through the chain, energies, loss,
+// gradient, step) allocates nothing, as Solve's does.
+func TestBundleEpochAllocatesNothing(t *testing.T) {
+	b := untrainedBundle(t, hhBundleProblem(), 2, []int{16, 16}, Sin)
+	second := b.segs[1]
+	b.segs = b.segs[:1]
+	set := b.settings
+	set.Points, set.Energy = 64, 0.5
+	rng := rand.New(rand.NewPCG(1, 2))
+	bl, err := newBundleLoss(b, second, set.Points, set.Energy, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newCPUTrainer(bl, second.net, set, second.t0, second.t1, rng, 0)
+	losses := make([]float64, 100)
+	epoch := 0
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := tr.Run(context.Background(), epoch, epoch+1, 0, losses); err != nil {
+			t.Fatal(err)
+		}
+		epoch++
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per epoch, want 0", allocs)
 	}
 }
