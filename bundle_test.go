@@ -480,6 +480,26 @@ func TestBundleSaveLoad(t *testing.T) {
 	if !slices.Equal(c.Loss(), b.Loss()) || c.EpochsRun != b.EpochsRun {
 		t.Errorf("loss history not restored")
 	}
+	// A member view is a Solution: E0 is H(z0; θ), and Energy, Residual and
+	// Analyze run on it, the residual being the bundle's own.
+	m, err := c.Member(z0, th)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y, px, py := z0[0], z0[1], z0[2], z0[3]
+	if e0 := 0.5*(px*px+py*py) + 0.5*(x*x+y*y) + th[0]*(x*x*y-y*y*y/3); math.Abs(m.E0()-e0) > 1e-15 {
+		t.Errorf("member E0 = %v, want H(z0; θ) = %v", m.E0(), e0)
+	}
+	if len(m.Energy([]float64{0.5})) != 1 || len(m.Residual([]float64{0.5})) != 1 {
+		t.Errorf("member Energy or Residual failed")
+	}
+	rep, err := m.Analyze(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(rep.EstimateEq18Max > 0) {
+		t.Errorf("member Eq. 18 estimate %v", rep.EstimateEq18Max)
+	}
 	other := p.cloned()
 	other.Z0Max[0] += 0.01
 	if _, err := LoadBundle(strings.NewReader(saved), other); !errors.Is(err, ErrModel) {
