@@ -113,8 +113,10 @@ type Bundle struct {
 	settings Settings
 	segs     []bundleSegment
 	loss     []float64
-	// the affine map of the boxes to [-1, 1], segment 0's input map
-	mid, scale []float64
+	// the affine map of the training box to [-1, 1], segment 0's input
+	// map, and the training box (see trainMargin)
+	mid, scale       []float64
+	trainLo, trainHi []float64
 }
 
 // bundleSegment is one network of the chain, the interval it solves and
@@ -164,16 +166,33 @@ func (b *Bundle) Segments() []float64 {
 	return s
 }
 
-// newInputMap sets the affine map of the boxes to [-1, 1]: u = (v - mid) scale.
+// trainMargin widens the boxes on each side, by this fraction of their
+// width, for training: the points drawn then surround every member of the
+// box, whose error would otherwise be largest on its faces and corners,
+// where the fit is constrained from one side only.
+const trainMargin = 0.1
+
+// newInputMap sets the training box, the boxes widened by trainMargin, and
+// its affine map to [-1, 1], u = (v - mid) scale: segment 0's input map.
 func (b *Bundle) newInputMap() {
 	p := b.problem
 	lo, hi := append(slices.Clone(p.Z0Min), p.ThetaMin...), append(slices.Clone(p.Z0Max), p.ThetaMax...)
 	b.mid, b.scale = make([]float64, len(lo)), make([]float64, len(lo))
+	b.trainLo, b.trainHi = make([]float64, len(lo)), make([]float64, len(lo))
 	for i := range lo {
-		b.mid[i] = lo[i] + (hi[i]-lo[i])/2
-		if hi[i] > lo[i] {
-			b.scale[i] = 2 / (hi[i] - lo[i])
+		w := hi[i] - lo[i]
+		b.trainLo[i], b.trainHi[i] = lo[i]-trainMargin*w, hi[i]+trainMargin*w
+		b.mid[i] = lo[i] + w/2
+		if w > 0 {
+			b.scale[i] = 2 / ((1 + 2*trainMargin) * w)
 		}
+	}
+}
+
+// drawMember writes a member drawn uniformly from the training box into row.
+func (b *Bundle) drawMember(row []float64, rng *rand.Rand) {
+	for c := range row {
+		row[c] = b.trainLo[c] + (b.trainHi[c]-b.trainLo[c])*rng.Float64()
 	}
 }
 
@@ -185,7 +204,9 @@ func (b *Bundle) newInputMap() {
 //	L = 1/K Σ_n |ż(t_n; z0_n, θ_n) - J ∇H(ẑ_n; θ_n)|² + λ/K Σ_n (H(ẑ_n; θ_n) - H(z0_n; θ_n))²,
 //
 // over K points whose times are perturbed as in Solve and whose members
-// (z0_n, θ_n) are drawn uniformly from the boxes, all anew every epoch.
+// (z0_n, θ_n) are drawn uniformly from the boxes widened by 10% on each
+// side (so that the fit holds as well on the boxes' faces as inside), all
+// anew every epoch.
 // The stages are Solve's: Adam (Epochs, LearnRate, LearnRateFinal, Beta1,
 // Beta2, Perturb), then L-BFGS and Levenberg-Marquardt on RefinePoints
 // fixed points (midpoint times, members drawn once), segment by segment
@@ -253,9 +274,9 @@ func (p BundleProblem) cloned() BundleProblem {
 	return p
 }
 
-// checkEnergy evaluates H at the boxes' centre and corners (at most 64 of
-// them) and checks it and ∇H are finite there: an H that fails or is
-// singular in the box is refused before training.
+// checkEnergy evaluates H at the training box's centre and corners (at
+// most 64 of them) and checks it and ∇H are finite there: an H that fails
+// or is singular in the box is refused before training.
 func (b *Bundle) checkEnergy() error {
 	p := b.problem
 	dim, m := p.dim(), p.params()
@@ -342,9 +363,9 @@ const startMapMembers = 4096
 
 // startMap returns the input map of the segment that continues b's chain:
 // the boxes' own for the first; for a later one, the range of the start
-// states S_k over startMapMembers members drawn from the boxes, widened by
-// 10% on each side, since the sample's range falls short of the image of
-// the box.
+// states S_k over startMapMembers members drawn from the training box,
+// widened by 10% on each side, since the sample's range falls short of the
+// image of the box.
 func (b *Bundle) startMap(rng *rand.Rand) (mid, scale []float64) {
 	mid, scale = slices.Clone(b.mid), slices.Clone(b.scale)
 	if len(b.segs) == 0 {
@@ -354,12 +375,9 @@ func (b *Bundle) startMap(rng *rand.Rand) (mid, scale []float64) {
 	dim := p.dim()
 	rows := make([][]float64, startMapMembers)
 	ts := make([]float64, startMapMembers)
-	lo, hi := append(slices.Clone(p.Z0Min), p.ThetaMin...), append(slices.Clone(p.Z0Max), p.ThetaMax...)
 	for i := range rows {
-		rows[i] = make([]float64, len(lo))
-		for c := range lo {
-			rows[i][c] = lo[c] + (hi[c]-lo[c])*rng.Float64()
-		}
+		rows[i] = make([]float64, len(b.mid))
+		b.drawMember(rows[i], rng)
 		ts[i] = b.segs[len(b.segs)-1].t1
 	}
 	s := make([]float64, startMapMembers*dim)

@@ -3,6 +3,7 @@ package hnnsolve
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -135,6 +136,36 @@ func TestBundleOscillatorShort(t *testing.T) {
 	worst := bundleMaxError(t, b, bundleMembers(p, 200, 1), denseTimes(p.T0, p.T, 51), func([]float64) func([]float64, float64, []float64) { return oscillatorField })
 	jac := checkJacobian(t, b, 50)
 	t.Logf("training %v; max error %.3g; dz(T)/dz0 relative error %.3g", train, worst, jac)
+	if worst > 1e-3 {
+		t.Errorf("max error %.3g, want <= 1e-3", worst)
+	}
+	if jac > 1e-2 {
+		t.Errorf("dz(T)/dz0 relative error %.3g, want <= 1e-2", jac)
+	}
+}
+
+// TestBundleOscillatorSaved checks the oscillator bundle of the target,
+// trained with oscillatorBundleSettings by "hnnsolve bundle oscillator"
+// and saved in testdata, against DOP853 as TestBundleOscillatorTarget
+// does, without the training: max error over 1000 random members and 201
+// times <= 1e-3, dz(T)/dz0 against the variational equations <= 1e-2.
+func TestBundleOscillatorSaved(t *testing.T) {
+	f, err := os.Open(bundleBenchFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := oscillatorBundleProblem()
+	b, err := LoadBundle(f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.Settings(), oscillatorBundleSettings(); got.Segments != want.Segments || got.LM != want.LM || got.Epochs != want.Epochs {
+		t.Fatalf("%s was trained with other settings", bundleBenchFile)
+	}
+	worst := bundleMaxError(t, b, bundleMembers(p, 1000, 1), denseTimes(p.T0, p.T, 201), func([]float64) func([]float64, float64, []float64) { return oscillatorField })
+	jac := checkJacobian(t, b, 1000)
+	t.Logf("max error over 1000 members × 201 times %.3g; dz(T)/dz0 relative error (1000 members) %.3g", worst, jac)
 	if worst > 1e-3 {
 		t.Errorf("max error %.3g, want <= 1e-3", worst)
 	}

@@ -12,7 +12,7 @@ import (
 // S_k(z0_n, θ_n), the parameters θ_n and the energies H(z0_n; θ_n) as
 // inputs, one per point, in place of Z0 and E0, and the network fed
 // x_n = (τ_n, u_k(S_k, θ_n)). Each setTimes draws the points' members anew,
-// uniformly in the boxes, and computes their start states through the
+// uniformly in the training box (the boxes and a margin, see trainMargin), and computes their start states through the
 // segments already trained.
 type bundleLoss struct {
 	*lossGraph
@@ -88,13 +88,7 @@ func (bl *bundleLoss) setTimes(ts []float64, param Param, t0 float64) {
 	in := 1 + n
 	fb, dfb := bl.prog.value(bl.f), bl.prog.value(bl.df)
 	for i, t := range ts {
-		row := bl.members[i]
-		for c := range dim {
-			row[c] = p.Z0Min[c] + (p.Z0Max[c]-p.Z0Min[c])*bl.rng.Float64()
-		}
-		for j := range p.params() {
-			row[dim+j] = p.ThetaMin[j] + (p.ThetaMax[j]-p.ThetaMin[j])*bl.rng.Float64()
-		}
+		b.drawMember(bl.members[i], bl.rng)
 		bl.x[i*in] = t - t0
 		fb[i], dfb[i] = param.eval(t, t0)
 	}
