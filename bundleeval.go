@@ -1,8 +1,6 @@
 package hnnsolve
 
 import (
-	"math"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/floats"
 )
@@ -24,6 +22,7 @@ type bundleEvaluator struct {
 	// for values alone (no dẑ/dt): the layers' values, rows × widest, and
 	// the outputs N, rows × dim
 	ha, hb, vout []float64
+	zero, dh     []float64 // rows × widest: the sine kernel's tangent in and out
 }
 
 // newBundleEvaluator returns an evaluator of the segments segs of b on
@@ -39,6 +38,7 @@ func newBundleEvaluator(b *Bundle, segs []bundleSegment, rows int) *bundleEvalua
 		w = max(w, sg.net.maxWidth())
 	}
 	e.ha, e.hb, e.vout = make([]float64, rows*w), make([]float64, rows*w), make([]float64, rows*dim)
+	e.zero, e.dh = make([]float64, rows*w), make([]float64, rows*w)
 	return e
 }
 
@@ -63,17 +63,17 @@ func (e *bundleEvaluator) values(net *network) {
 		if l == last {
 			return
 		}
+		h = e.hb[:rows*w]
 		if net.act == Sin {
-			for j, v := range a {
-				a[j] = math.Sin(v)
-			}
+			// The vectorised sine of training; its cosine lands in a
+			// and its tangent, of zeros, in e.dh.
+			sinActivation(a, e.zero[:len(a)], h, a, e.dh[:len(a)])
 		} else {
 			for j, v := range a {
-				a[j], _ = net.act.eval(v)
+				h[j], _ = net.act.eval(v)
 			}
 		}
-		h, in = a, w
-		e.ha, e.hb = e.hb, e.ha
+		in = w
 	}
 }
 
