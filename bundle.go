@@ -212,7 +212,8 @@ func (b *Bundle) drawMember(row []float64, rng *rand.Rand) {
 // fixed points (midpoint times, members drawn once), segment by segment
 // (Segments): segment k is trained with the earlier segments fixed, on the
 // start states S_k they give. Points, Hidden, Activation, Param, Seed,
-// TargetLoss and Progress mean what they mean for Solve. TargetError,
+// TargetLoss and Progress mean what they mean for Solve (Progress.Problem
+// is the segment being trained). TargetError,
 // Retries, Checkpoint and a Device other than CPU are not supported for
 // bundles (an error wrapping ErrSettings). s == nil takes Solve's defaults.
 func SolveBundle(p BundleProblem, s *Settings) (*Bundle, error) {
