@@ -15,31 +15,38 @@ const bundleChunk = 512
 // checkMember checks a member (z0, θ): lengths, finite, and inside the
 // boxes unless Extrapolate is set. It returns the row (z0, θ).
 func (b *Bundle) checkMember(z0, theta []float64) ([]float64, error) {
+	row := make([]float64, len(z0)+len(theta))
+	return row, b.checkMemberInto(row, z0, theta)
+}
+
+// checkMemberInto is checkMember writing the row into row, len 2d+m.
+func (b *Bundle) checkMemberInto(row, z0, theta []float64) error {
 	p := b.problem
+	dim := p.dim()
 	if len(b.segs) == 0 {
-		return nil, fmt.Errorf("%w: the Bundle holds no network", ErrProblem)
+		return fmt.Errorf("%w: the Bundle holds no network", ErrProblem)
 	}
-	if len(z0) != p.dim() {
-		return nil, fmt.Errorf("%w: z0 has length %d, want %d", ErrProblem, len(z0), p.dim())
+	if len(z0) != dim {
+		return fmt.Errorf("%w: z0 has length %d, want %d", ErrProblem, len(z0), dim)
 	}
 	if len(theta) != p.params() {
-		return nil, fmt.Errorf("%w: theta has length %d, want %d", ErrProblem, len(theta), p.params())
+		return fmt.Errorf("%w: theta has length %d, want %d", ErrProblem, len(theta), p.params())
 	}
-	row := append(slices.Clone(z0), theta...)
-	lo, hi := append(slices.Clone(p.Z0Min), p.ThetaMin...), append(slices.Clone(p.Z0Max), p.ThetaMax...)
+	copy(row, z0)
+	copy(row[dim:], theta)
 	for i, v := range row {
-		name, j := "z0", i
-		if i >= p.dim() {
-			name, j = "theta", i-p.dim()
+		name, j, lo, hi := "z0", i, p.Z0Min, p.Z0Max
+		if i >= dim {
+			name, j, lo, hi = "theta", i-dim, p.ThetaMin, p.ThetaMax
 		}
 		if !isFinite(v) {
-			return nil, fmt.Errorf("%w: %s[%d] = %v is not finite", ErrProblem, name, j, v)
+			return fmt.Errorf("%w: %s[%d] = %v is not finite", ErrProblem, name, j, v)
 		}
-		if !b.Extrapolate && !(v >= lo[i] && v <= hi[i]) {
-			return nil, fmt.Errorf("%w: %s[%d] = %v is outside the trained box [%v, %v] (set Bundle.Extrapolate to evaluate it anyway)", ErrProblem, name, j, v, lo[i], hi[i])
+		if !b.Extrapolate && !(v >= lo[j] && v <= hi[j]) {
+			return fmt.Errorf("%w: %s[%d] = %v is outside the trained box [%v, %v] (set Bundle.Extrapolate to evaluate it anyway)", ErrProblem, name, j, v, lo[j], hi[j])
 		}
 	}
-	return row, nil
+	return nil
 }
 
 // checkTime checks a time: finite, and in [T0, T] unless Extrapolate.
@@ -105,18 +112,18 @@ func (b *Bundle) memberRows(z0, theta mat.Matrix) ([][]float64, error) {
 			return nil, fmt.Errorf("%w: theta is %d×%d, want %d×%d", ErrProblem, r, c, n, m)
 		}
 	}
-	rows := make([][]float64, n)
-	z, th := make([]float64, b.problem.dim()), make([]float64, m)
+	dim := b.problem.dim()
+	rows, data := make([][]float64, n), make([]float64, n*(dim+m))
+	z, th := make([]float64, dim), make([]float64, m)
 	for i := range rows {
 		mat.Row(z, i, z0)
 		if m > 0 {
 			mat.Row(th, i, theta)
 		}
-		row, err := b.checkMember(z, th)
-		if err != nil {
+		rows[i] = data[i*(dim+m) : (i+1)*(dim+m)]
+		if err := b.checkMemberInto(rows[i], z, th); err != nil {
 			return nil, fmt.Errorf("member %d: %w", i, err)
 		}
-		rows[i] = row
 	}
 	return rows, nil
 }
