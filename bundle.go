@@ -157,8 +157,11 @@ func (b *Bundle) Settings() Settings {
 func (b *Bundle) Loss() []float64 { return slices.Clone(b.loss) }
 
 // Segments returns the boundaries of the chained segments, T0 = b[0] <
-// ... < b[len-1] = T.
+// ... < b[len-1] = T (nil for a zero Bundle).
 func (b *Bundle) Segments() []float64 {
+	if len(b.segs) == 0 {
+		return nil
+	}
 	s := []float64{b.segs[0].t0}
 	for _, sg := range b.segs {
 		s = append(s, sg.t1)

@@ -444,6 +444,18 @@ func TestBundleBadInput(t *testing.T) {
 	if _, err := zero.At(0, z0, th); !errors.Is(err, ErrProblem) {
 		t.Errorf("zero Bundle: err = %v", err)
 	}
+	if _, _, err := zero.Jacobian(0, z0, th); !errors.Is(err, ErrProblem) {
+		t.Errorf("zero Bundle Jacobian: err = %v", err)
+	}
+	if _, err := zero.AtMembers(0, mat.NewDense(1, 4, z0), mat.NewDense(1, 1, th)); !errors.Is(err, ErrProblem) {
+		t.Errorf("zero Bundle AtMembers: err = %v", err)
+	}
+	if err := zero.Save(&bytes.Buffer{}); !errors.Is(err, ErrModel) {
+		t.Errorf("zero Bundle Save: err = %v", err)
+	}
+	if zero.Segments() != nil || zero.Loss() != nil {
+		t.Errorf("zero Bundle: segments %v, loss %v", zero.Segments(), zero.Loss())
+	}
 	m, _ := b.Member(z0, th)
 	if err := m.Save(&bytes.Buffer{}); !errors.Is(err, ErrModel) {
 		t.Errorf("saving a member view: err = %v, want ErrModel", err)
