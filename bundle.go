@@ -199,7 +199,7 @@ func (b *Bundle) drawMember(row []float64, rng *rand.Rand) {
 	}
 }
 
-// SolveBundle trains a solution bundle for p: networks N_k(τ, z0, θ) whose
+// SolveBundle trains a solution bundle for p: networks N_k(τ, S_k, θ) whose
 // trial solutions (see Bundle) satisfy Hamilton's equations for every
 // member, by minimising the loss of Eq. 7 (and Eq. 8 with each member's own
 // E0 = H(z0; θ) when Settings.Energy > 0),
