@@ -66,11 +66,12 @@ func denseTimes(t0, t1 float64, n int) []float64 {
 }
 
 // oscillatorBundleMaxError is what the oscillator bundle of
-// oscillatorBundleSettings is held to over 1000 members: it reaches 3.9e-3
-// (README), above issue 12's target of 1e-3, which is NOT met; the check
-// guards the level reached, with 25% for the differences between builds
-// (the vectorised sine and matrix kernels against -tags purego).
-const oscillatorBundleMaxError = 5e-3
+// oscillatorBundleSettings is held to over 1000 members: it reaches
+// 1.0017e-3 (README), just above issue 12's target of 1e-3, which is NOT
+// met; the check guards the level reached, with 25% for the differences
+// between builds (the vectorised sine and matrix kernels against -tags
+// purego).
+const oscillatorBundleMaxError = 1.25e-3
 
 func oscillatorBundleProblem() BundleProblem {
 	return BundleProblem{H: oscillatorBundleH, Z0Min: []float64{1, 0.5}, Z0Max: []float64{1.5, 1}, T: 4 * math.Pi}
@@ -79,7 +80,7 @@ func oscillatorBundleProblem() BundleProblem {
 // oscillatorBundleSettings are the settings of the oscillator target.
 func oscillatorBundleSettings() *Settings {
 	return &Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Segments: 16, LM: 300, RefinePoints: 1000, Seed: 1}
+		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 16, LM: 300, RefinePoints: 1000, Seed: 1}
 }
 
 // oscillatorVariational is Hamilton's equations of Eq. 23 with their
@@ -168,7 +169,7 @@ func TestBundleOscillatorSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := b.Settings(), oscillatorBundleSettings(); got.Segments != want.Segments || got.LM != want.LM || got.Epochs != want.Epochs {
+	if got, want := b.Settings(), oscillatorBundleSettings(); got.Segments != want.Segments || got.LM != want.LM || got.Epochs != want.Epochs || got.Energy != want.Energy {
 		t.Fatalf("%s was trained with other settings", bundleBenchFile)
 	}
 	worst := bundleMaxError(t, b, bundleMembers(p, 1000, 1), denseTimes(p.T0, p.T, 201), func([]float64) func([]float64, float64, []float64) { return oscillatorField })

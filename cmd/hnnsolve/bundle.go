@@ -52,7 +52,7 @@ var bundleSystems = map[string]func() bundleSystem{
 			grad: func(dst, z, _ []float64) { o.Gradient(dst, z) },
 			hess: func(dst, z, _ []float64) { o.Hessian(dst, z) },
 			set: hnnsolve.Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-				Beta1: 0.9, Beta2: 0.999, Segments: 16, LM: 300, RefinePoints: 1000, Seed: 1},
+				Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 16, LM: 300, RefinePoints: 1000, Seed: 1},
 			coords: []string{"x", "p"},
 		}
 	},
@@ -101,7 +101,7 @@ func cmdBundle(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.lrFinal, "lr-final", -1, "")
 	fs.Float64Var(&o.beta1, "beta1", 0, "")
 	fs.Float64Var(&o.beta2, "beta2", 0, "")
-	fs.Float64Var(&o.lambda, "lambda", 0, "")
+	fs.Float64Var(&o.lambda, "lambda", -1, "")
 	fs.Int64Var(&o.seed, "seed", 1, "")
 	fs.IntVar(&o.members, "members", 1000, "")
 	fs.IntVar(&o.grid, "grid", 41, "")
@@ -166,7 +166,10 @@ func cmdBundle(args []string, stdout, stderr io.Writer) error {
 	if o.beta2 != 0 {
 		set.Beta2 = o.beta2
 	}
-	set.Energy, set.Seed = o.lambda, o.seed
+	if o.lambda >= 0 {
+		set.Energy = o.lambda
+	}
+	set.Seed = o.seed
 	if o.out == "" {
 		o.out = filepath.Join("out", "bundle-"+pos[0])
 	}
