@@ -69,8 +69,8 @@ func (b *fusedBase) bindInputs(vals []gorgonia.Value) ([]float64, error) {
 		return nil, fmt.Errorf("fused network: %d inputs, want %d", len(vals), 1+len(b.net.params))
 	}
 	ts, ok := vals[0].Data().([]float64)
-	if !ok || len(ts) != b.k {
-		return nil, fmt.Errorf("fused network: times are not %d float64", b.k)
+	if !ok || len(ts) != b.k*b.net.widths[0] {
+		return nil, fmt.Errorf("fused network: inputs are not %d×%d float64", b.k, b.net.widths[0])
 	}
 	for i := range b.net.params {
 		p, ok := vals[1+i].Data().([]float64)

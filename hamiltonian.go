@@ -3,6 +3,7 @@ package hnnsolve
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -241,6 +242,7 @@ type hamiltonianEvaluator struct {
 	d, batch int
 	g        *gorgonia.ExprGraph
 	z        []*gorgonia.Node
+	theta    []*gorgonia.Node // a parametrised H's θ_j, len-batch vectors; none for a Hamiltonian
 	hg       *hamiltonianGraph
 	hess     [][]*gorgonia.Node // hess[i][j] = ∂²H/∂z_i∂z_j, nil unless requested
 	prog     *program
@@ -254,6 +256,16 @@ func newHamiltonianEvaluator(h Hamiltonian, dim int, batch int, hessian bool) (e
 	if h == nil {
 		return nil, fmt.Errorf("%w: H is nil", ErrHamiltonian)
 	}
+	return newParamEvaluator(func(q, p, _ []*gorgonia.Node) (*gorgonia.Node, error) { return h(q, p) }, dim, 0, batch, hessian)
+}
+
+// newParamEvaluator builds the evaluation graph of a parametrised H with m
+// parameters θ: the rows given to eval are then (z, θ), len dim+m, and the
+// derivatives are taken in z alone.
+func newParamEvaluator(h ParamHamiltonian, dim, m int, batch int, hessian bool) (ev *hamiltonianEvaluator, err error) {
+	if h == nil {
+		return nil, fmt.Errorf("%w: H is nil", ErrHamiltonian)
+	}
 	defer recoverGorgonia(&err, ErrHamiltonian)
 	graphMu.Lock()
 	defer graphMu.Unlock()
@@ -264,7 +276,9 @@ func newHamiltonianEvaluator(h Hamiltonian, dim int, batch int, hessian bool) (e
 			ev.z[i] = gorgonia.NewVector(ev.g, tensor.Float64, gorgonia.WithShape(batch), gorgonia.WithName(coordName(i, dim)),
 				gorgonia.WithValue(tensor.New(tensor.WithShape(batch), tensor.WithBacking(make([]float64, batch)))))
 		}
-		if ev.hg, err = buildHamiltonian(ev.g, h, ev.z, batch); err != nil {
+		ev.theta = newThetaInputs(ev.g, m, batch)
+		withTheta := func(q, p []*gorgonia.Node) (*gorgonia.Node, error) { return h(q, p, ev.theta) }
+		if ev.hg, err = buildHamiltonian(ev.g, withTheta, ev.z, batch); err != nil {
 			return nil, err
 		}
 		if !ev.hg.scalar || batch == 1 {
@@ -282,16 +296,17 @@ func newHamiltonianEvaluator(h Hamiltonian, dim int, batch int, hessian bool) (e
 			ev.outs = append(ev.outs, ev.hess[i]...)
 		}
 	}
-	if ev.prog, err = compile(ev.g, append(ev.outs, ev.z...)...); err != nil {
+	if ev.prog, err = compile(ev.g, append(append(ev.outs, ev.z...), ev.theta...)...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHamiltonian, err)
 	}
-	for _, zn := range ev.z {
+	for _, zn := range append(slices.Clip(ev.z), ev.theta...) {
 		ev.zData = append(ev.zData, ev.prog.value(zn))
 	}
 	return ev, nil
 }
 
-// eval computes H (and ∇H, D²H when wanted) at the rows of zs.
+// eval computes H (and ∇H, D²H when wanted) at the rows of zs (the rows
+// (z, θ) for a parametrised H).
 // energy[k] = H(z_k); grad[k*D+i] = ∂H/∂z_i; hess[(k*D+i)*D+j] = ∂²H/∂z_i∂z_j.
 // Any of the outputs may be nil.
 func (ev *hamiltonianEvaluator) eval(zs [][]float64, energy, grad, hess []float64) (err error) {

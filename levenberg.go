@@ -39,6 +39,11 @@ type lmProblem struct {
 
 	dim, rows, nPar int
 	offsets         []int // of each parameter array in the flat vector
+	// A bundle's points (bundleloss.go) each have their own start state,
+	// energy and parameters θ: z0s[n] and e0s[n] replace z0 and e0, and the
+	// rows of zs carry θ after z; nil for a Problem.
+	z0s [][]float64
+	e0s []float64
 	// per-time network caches
 	pts               []lmPoint
 	zs                [][]float64
@@ -48,6 +53,7 @@ type lmProblem struct {
 type lmPoint struct {
 	h, dh, d1, da [][]float64 // per hidden layer: σ(a), ḣ, σ'(a), ȧ
 	n, dn         []float64
+	u             []float64 // a bundle's further inputs after τ (nil: none)
 }
 
 func newLMProblem(net *network, ev *hamiltonianEvaluator, ts, z0 []float64, t0 float64, param Param, lambda, e0 float64) *lmProblem {
@@ -89,6 +95,9 @@ func (lp *lmProblem) size() (rows, params int) { return lp.rows, lp.nPar }
 // network's input time τ = t - t0 (derivative 1) for the first layer.
 func (pt *lmPoint) input(tau float64, l, i int) (h, dh float64) {
 	if l == 0 {
+		if i > 0 {
+			return pt.u[i-1], 0
+		}
 		return tau, 1
 	}
 	return pt.h[l-1][i], pt.dh[l-1][i]
@@ -134,8 +143,12 @@ func (lp *lmProblem) residuals(r []float64) (float64, error) {
 		pt := &lp.pts[n]
 		lp.forwardPoint(t-lp.t0, pt)
 		f, _ := lp.param.eval(t, lp.t0)
+		z0 := lp.z0
+		if lp.z0s != nil {
+			z0 = lp.z0s[n]
+		}
 		for i := range lp.dim {
-			lp.zs[n][i] = lp.z0[i] + f*pt.n[i]
+			lp.zs[n][i] = z0[i] + f*pt.n[i]
 		}
 	}
 	if err := lp.ev.eval(lp.zs, lp.energy, lp.grad, lp.hes); err != nil {
@@ -160,7 +173,11 @@ func (lp *lmProblem) residuals(r []float64) (float64, error) {
 			row++
 		}
 		if lp.lambda > 0 {
-			r[row] = se * (lp.energy[n] - lp.e0)
+			e0 := lp.e0
+			if lp.e0s != nil {
+				e0 = lp.e0s[n]
+			}
+			r[row] = se * (lp.energy[n] - e0)
 			loss += r[row] * r[row]
 			row++
 		}

@@ -40,12 +40,25 @@ func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0
 	graphMu.Lock()
 	defer graphMu.Unlock()
 	g := gorgonia.NewGraph()
+	start := make([]*gorgonia.Node, len(z0))
+	for i, v := range z0 {
+		start[i] = gorgonia.NewConstant(v)
+	}
+	return buildLoss(g, h, start, gorgonia.NewConstant(e0), net, k, lambda, withGrad, fused)
+}
+
+// buildLoss builds the loss of Eq. 7-8 into g for k points of the trial
+// solution ẑ_i = start_i + f N_i, whose energy should be e0: start and e0
+// are the scalar constants Z0 and H(Z0) of a Problem, or, for a bundle
+// (bundleloss.go), inputs holding each point's own start state and energy.
+// The caller holds graphMu.
+func buildLoss(g *gorgonia.ExprGraph, h Hamiltonian, start []*gorgonia.Node, e0 *gorgonia.Node, net *network, k int, lambda float64, withGrad, fused bool) (lg *lossGraph, err error) {
 	lg = &lossGraph{g: g, k: k}
 	if lg.net, err = buildNetGraph(g, net, k, fused); err != nil {
 		return nil, fmt.Errorf("hnnsolve: building the network graph: %w", err)
 	}
 	lg.f, lg.df = newVectorInput(g, k, "f"), newVectorInput(g, k, "df")
-	dim := len(z0)
+	dim := len(start)
 	lg.z, lg.dz = make([]*gorgonia.Node, dim), make([]*gorgonia.Node, dim)
 	for i := range dim {
 		ni, dni, err := lg.net.columns(i)
@@ -53,7 +66,7 @@ func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0
 			return nil, fmt.Errorf("hnnsolve: building the trial solution: %w", err)
 		}
 		fn := gorgonia.Must(gorgonia.HadamardProd(lg.f, ni))
-		lg.z[i] = gorgonia.Must(gorgonia.Add(fn, gorgonia.NewConstant(z0[i])))
+		lg.z[i] = gorgonia.Must(gorgonia.Add(fn, start[i]))
 		lg.dz[i] = gorgonia.Must(gorgonia.Add(gorgonia.Must(gorgonia.HadamardProd(lg.df, ni)), gorgonia.Must(gorgonia.HadamardProd(lg.f, dni))))
 	}
 	if lg.hg, err = buildHamiltonian(g, h, lg.z, k); err != nil {
@@ -76,7 +89,7 @@ func buildLossGraph(h Hamiltonian, z0 []float64, net *network, k int, lambda, e0
 		if lg.hg.scalar {
 			return nil, fmt.Errorf("%w: the energy regulariser (Eq. 8) needs H at each point, but H returned a scalar", ErrHamiltonian)
 		}
-		dev := gorgonia.Must(gorgonia.Sub(lg.hg.h, gorgonia.NewConstant(e0)))
+		dev := gorgonia.Must(gorgonia.Sub(lg.hg.h, e0))
 		reg := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(dev))))
 		sum = gorgonia.Must(gorgonia.Add(sum, gorgonia.Must(gorgonia.Mul(gorgonia.NewConstant(lambda), reg))))
 	}

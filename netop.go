@@ -71,8 +71,12 @@ func newFusedNet(net *network, k int) *fusedNet {
 }
 
 // forward runs the network on the times ts (len K) into f.out and the cache.
+// A bundle's network takes, in place of the times, the rows x = (τ, u) of
+// the K×widths[0] matrix ts: then a_1 = x W_1 + b_1 and ȧ_1 is W_1's first
+// row, the τ row.
 func (f *fusedNet) forward(ts []float64) {
 	net, k := f.net, f.k
+	in0 := net.widths[0]
 	L := len(f.a)
 	for l := range L {
 		w := net.widths[l+1]
@@ -89,9 +93,13 @@ func (f *fusedNet) forward(ts []float64) {
 			for i0 := 0; i0 < k; i0 += rows {
 				i1 := min(i0+rows, k)
 				for i := i0; i < i1; i++ {
-					t, row := ts[i], a[i*w:(i+1)*w]
+					x, row := ts[i*in0:(i+1)*in0], a[i*w:(i+1)*w]
 					for j := range w {
-						row[j] = t*W[j] + b[j]
+						row[j] = x[0]*W[j] + b[j]
+					}
+					// A bundle's further inputs u (constant in time).
+					for c, u := range x[1:] {
+						floats.AddScaled(row, u, W[(c+1)*w:(c+2)*w])
 					}
 				}
 				f.activate(a[i0*w:i1*w], f.w1Rows[:(i1-i0)*w], h[i0*w:i1*w], h[(k+i0)*w:(k+i1)*w])
@@ -175,16 +183,22 @@ func (f *fusedNet) backward(ts, g []float64) {
 		gb := gp[f.offsets[2*l+1] : f.offsets[2*l+1]+w]
 		clear(gb)
 		if l == 0 {
-			// h_0 = t, ḣ_0 = 1, ȧ = W_1: ∂L/∂W_1 = Σ_rows t G_a + G_ȧ,
+			// h_0 = t, ḣ_0 = 1, ȧ = W_1: ∂L/∂W_1 = Σ_rows t G_a + G_ȧ
+			// (for a bundle, row c > 0 of ∂L/∂W_1 is Σ_rows u_c G_a),
 			// row by row, without storing G_a and G_ȧ.
 			W := f.params[0]
 			ga, gda := f.ga[:w], f.ga[w:2*w]
 			clear(gW)
-			for i, t := range ts {
+			for i := range k {
+				x := ts[i*in : (i+1)*in]
 				r, dr := i*w, (k+i)*w
 				f.activationBackward(h[r:r+w], d1[r:r+w], W, gh[r:r+w], gh[dr:dr+w], ga, gda, gb)
 				for j := range w {
-					gW[j] += t*ga[j] + gda[j]
+					gW[j] += x[0]*ga[j] + gda[j]
+				}
+				// A bundle's further inputs u: ∂L/∂W_1[c] += u_c G_a.
+				for c, u := range x[1:] {
+					floats.AddScaled(gW[(c+1)*w:(c+2)*w], u, ga)
 				}
 			}
 			break

@@ -64,14 +64,26 @@ func (a Activation) eval(x float64) (y, dy float64) {
 // layers of the given widths, D linear outputs sharing all hidden weights.
 // Weights are stored as W_l (rows: inputs, columns: outputs, row-major) and
 // b_l, in the order W_1, b_1, ..., W_out, b_out.
+//
+// A bundle's network (bundle.go) has the wider input x = (τ, u) of
+// widths[0] = 1+len(u) entries, u the member's scaled (z0, θ); the time τ
+// stays the first input, so the time tangent of forward starts from
+// ẋ = (1, 0, ..., 0). A network with inputs set is a member's view: u is
+// fixed to inputs, and forward takes τ alone.
 type network struct {
-	widths []int // 1, hidden..., D
+	widths []int // 1 (or 1+len(u) for a bundle), hidden..., D
 	act    Activation
 	params [][]float64
+	inputs []float64 // a member's fixed u; nil for a network of τ alone
 }
 
 func newNetwork(hidden []int, dim int, act Activation) *network {
-	widths := append(append([]int{1}, hidden...), dim)
+	return newWideNetwork(1, hidden, dim, act)
+}
+
+// newWideNetwork returns a network of in inputs: τ, then in-1 more.
+func newWideNetwork(in int, hidden []int, dim int, act Activation) *network {
+	widths := append(append([]int{in}, hidden...), dim)
 	n := &network{widths: widths, act: act}
 	for l := 0; l+1 < len(widths); l++ {
 		n.params = append(n.params, make([]float64, widths[l]*widths[l+1]), make([]float64, widths[l+1]))
@@ -127,11 +139,15 @@ func (n *network) maxWidth() int {
 
 // forward computes N(t) and its time derivative dN/dt at one t by
 // forward-mode tangent propagation: a = h W + b, ȧ = ḣ W, h' = σ(a),
-// ḣ' = σ'(a) ȧ, starting from h = t, ḣ = 1. buf must hold 4*maxWidth values.
+// ḣ' = σ'(a) ȧ, starting from h = t, ḣ = 1 (h = (t, inputs), ḣ = (1, 0)
+// for a bundle member's view). buf must hold 4*maxWidth values.
 func (n *network) forward(t float64, out, dout, buf []float64) {
 	w := n.maxWidth()
 	h, dh, a, da := buf[:w], buf[w:2*w], buf[2*w:3*w], buf[3*w:4*w]
 	h[0], dh[0] = t, 1
+	for i, u := range n.inputs {
+		h[1+i], dh[1+i] = u, 0
+	}
 	last := len(n.widths) - 2
 	for l := 0; l <= last; l++ {
 		in, outW := n.widths[l], n.widths[l+1]
@@ -191,8 +207,9 @@ func (ng *netGraph) columns(i int) (n, dn *gorgonia.Node, err error) {
 // on k times in g: the times and the parameters, bound to n.params.
 func newNetInputs(g *gorgonia.ExprGraph, n *network, k int) *netGraph {
 	ng := &netGraph{}
-	ng.t = gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(k, 1), gorgonia.WithName("t"),
-		gorgonia.WithValue(tensor.New(tensor.WithShape(k, 1), tensor.WithBacking(make([]float64, k)))))
+	in := n.widths[0] // 1, or a bundle's 1+len(u): the rows of t are then x = (τ, u)
+	ng.t = gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(k, in), gorgonia.WithName("t"),
+		gorgonia.WithValue(tensor.New(tensor.WithShape(k, in), tensor.WithBacking(make([]float64, k*in)))))
 	for i, p := range n.params {
 		s := n.shape(i)
 		ng.params = append(ng.params, gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(s...), gorgonia.WithName(n.paramName(i)),
@@ -223,6 +240,9 @@ func buildNetGraph(g *gorgonia.ExprGraph, n *network, k int, fused bool) (*netGr
 	if fused {
 		ng.fused = newFusedNet(n, k)
 		return ng, ng.applyFused(ng.fused)
+	}
+	if n.widths[0] != 1 {
+		return nil, fmt.Errorf("hnnsolve: the plain network graph takes the time alone, not %d inputs", n.widths[0])
 	}
 	onesCol := onesColumn(k)
 

@@ -467,6 +467,9 @@ func (s *Solution) Save(w io.Writer) error {
 	if s.empty() {
 		return fmt.Errorf("%w: the Solution holds no network", ErrModel)
 	}
+	if s.segs[0].net.inputs != nil {
+		return fmt.Errorf("%w: a bundle's member is a view on the Bundle's networks: save the Bundle", ErrModel)
+	}
 	m := modelFile{
 		Format: modelFormat, Version: modelVersion, Formulation: s.formulation().kind(), Dtype: "float64",
 		Z0: s.problem.Z0, T0: s.problem.T0, T: s.problem.T, Settings: newModelSettings(s.settings),

@@ -246,21 +246,26 @@ func (p Problem) validate() error {
 	if err := checkState(p.Z0); err != nil {
 		return fmt.Errorf("Z0: %w", err)
 	}
-	if !isFinite(p.T0) || !isFinite(p.T) {
-		return fmt.Errorf("%w: interval [%v, %v] is not finite", ErrProblem, p.T0, p.T)
+	return checkInterval(p.T0, p.T)
+}
+
+// checkInterval checks the time interval [t0, t1] of a problem.
+func checkInterval(t0, t1 float64) error {
+	if !isFinite(t0) || !isFinite(t1) {
+		return fmt.Errorf("%w: interval [%v, %v] is not finite", ErrProblem, t0, t1)
 	}
-	if !(p.T > p.T0) {
-		return fmt.Errorf("%w: interval [%v, %v] is empty or reversed, want T > T0", ErrProblem, p.T0, p.T)
+	if !(t1 > t0) {
+		return fmt.Errorf("%w: interval [%v, %v] is empty or reversed, want T > T0", ErrProblem, t0, t1)
 	}
-	length := p.T - p.T0
+	length := t1 - t0
 	if math.IsInf(length, 0) {
-		return fmt.Errorf("%w: interval [%v, %v] is longer than the largest float64", ErrProblem, p.T0, p.T)
+		return fmt.Errorf("%w: interval [%v, %v] is longer than the largest float64", ErrProblem, t0, t1)
 	}
 	// The network sees τ = t - T0; times in [T0, T] carry a rounding error of
 	// ulp(max |t|), which must stay far below the interval's length.
-	if span := math.Max(math.Abs(p.T0), math.Abs(p.T)); length < minRelativeLength*span {
+	if span := math.Max(math.Abs(t0), math.Abs(t1)); length < minRelativeLength*span {
 		return fmt.Errorf("%w: interval [%v, %v] is too short for where it lies: float64 times resolve only %.2g of its length",
-			ErrProblem, p.T0, p.T, (math.Nextafter(span, math.Inf(1))-span)/length)
+			ErrProblem, t0, t1, (math.Nextafter(span, math.Inf(1))-span)/length)
 	}
 	return nil
 }

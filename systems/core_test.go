@@ -47,3 +47,35 @@ func compare(t *testing.T, what string, got, want []float64) {
 		}
 	}
 }
+
+// TestHenonHeilesCoupling checks the closed forms of the parametrised
+// Hénon-Heiles against the derivatives of its expression, and θ = 1
+// against Eq. 26.
+func TestHenonHeilesCoupling(t *testing.T) {
+	var hc HenonHeilesCoupling
+	rng := rand.New(rand.NewSource(8))
+	for range 4 {
+		z := []float64{rng.Float64() - 0.5, rng.Float64() - 0.5, rng.Float64() - 0.5, rng.Float64() - 0.5}
+		th := 0.5 + rng.Float64()
+		h := hc.ParamHamiltonian().WithTheta([]float64{th})
+		g, err := hnnsolve.GradH(h, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := hnnsolve.HessianH(h, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantG, wantH := make([]float64, 4), make([]float64, 16)
+		hc.Gradient(wantG, z, th)
+		hc.Hessian(wantH, z, th)
+		compare(t, "coupling GradH", g, wantG)
+		compare(t, "coupling HessianH", hs, wantH)
+		if d := hc.Energy(z, 1) - (HenonHeiles{}).Energy(z); math.Abs(d) > 1e-15 {
+			t.Errorf("θ = 1: energy differs from Eq. 26 by %v", d)
+		}
+	}
+	if _, err := hnnsolve.GradH(hc.ParamHamiltonian().WithTheta(nil), []float64{0, 0, 0, 0}); err == nil {
+		t.Error("no θ: no error")
+	}
+}

@@ -1,6 +1,7 @@
 package systems
 
 import (
+	"fmt"
 	"math"
 
 	"gorgonia.org/gorgonia"
@@ -92,3 +93,52 @@ func (hh HenonHeiles) Z0() []float64 { return hh.PaperZ0() }
 
 // Interval returns PaperInterval.
 func (hh HenonHeiles) Interval() (t0, t1 float64) { return hh.PaperInterval() }
+
+// HenonHeilesCoupling is Hénon-Heiles with its cubic coupling as a
+// parameter θ, for solution bundles (hnnsolve.SolveBundle):
+//
+//	H(z; θ) = (px² + py²)/2 + (x² + y²)/2 + θ (x² y − y³/3),
+//
+// θ = 1 being Eq. 26.
+type HenonHeilesCoupling struct{}
+
+// ParamHamiltonian returns H(z; θ) per point, θ = theta[0].
+func (HenonHeilesCoupling) ParamHamiltonian() hnnsolve.ParamHamiltonian {
+	return func(q, p, theta []*gorgonia.Node) (*gorgonia.Node, error) {
+		if err := checkArgs("henon-heiles-coupling", 2, q, p); err != nil {
+			return nil, err
+		}
+		if len(theta) != 1 {
+			return nil, fmt.Errorf("systems: henon-heiles-coupling: %d parameters, want 1 (the coupling θ)", len(theta))
+		}
+		var e expr
+		x, y := q[0], q[1]
+		x2 := e.sq(x)
+		quad := e.scale(0.5, e.sum(e.sq(p[0]), e.sq(p[1]), x2, e.sq(y)))
+		cubic := e.sub(e.mul(x2, y), e.scale(1.0/3, e.cube(y)))
+		return e.result(e.add(quad, e.mul(theta[0], cubic)))
+	}
+}
+
+// Energy returns H(z; θ).
+func (HenonHeilesCoupling) Energy(z []float64, theta float64) float64 {
+	x, y, px, py := z[0], z[1], z[2], z[3]
+	return 0.5*(px*px+py*py) + 0.5*(x*x+y*y) + theta*(x*x*y-y*y*y/3)
+}
+
+// Gradient stores ∇H(z; θ) = (x + 2θxy, y + θ(x² − y²), px, py).
+func (HenonHeilesCoupling) Gradient(dst, z []float64, theta float64) {
+	x, y := z[0], z[1]
+	dst[0], dst[1] = x+2*theta*x*y, y+theta*(x*x-y*y)
+	dst[2], dst[3] = z[2], z[3]
+}
+
+// Hessian stores D²H(z; θ): the q block [[1 + 2θy, 2θx], [2θx, 1 − 2θy]],
+// the p block the identity.
+func (HenonHeilesCoupling) Hessian(dst, z []float64, theta float64) {
+	x, y := z[0], z[1]
+	clear(dst[:16])
+	dst[0], dst[1] = 1+2*theta*y, 2*theta*x
+	dst[4], dst[5] = 2*theta*x, 1-2*theta*y
+	dst[10], dst[15] = 1, 1
+}

@@ -42,6 +42,8 @@ Usage:
   hnnsolve solve -system NAME [flags]     solve any built-in system
   hnnsolve solve -H 'EXPR' -z0 a,b,...    solve the system of a Hamiltonian given as text
   hnnsolve ablation SYSTEM [flags]        sin vs sigmoid, f = 1-e^-t vs f = t (Fig. 2, 5)
+  hnnsolve bundle SYSTEM [flags]          one network for a box of initial states (and
+                                          parameters): oscillator or henon-heiles
   hnnsolve systems                        list the built-in systems
   hnnsolve help                           show this help
 
@@ -145,6 +147,21 @@ Only for solve:
                      (velocities)
   -z0 a,b,...        initial state (q..., p...) (default: the system's)
   -t0 T0, -t1 T1     time interval (default: the system's; [0, 4π] for -H)
+Only for bundle (SYSTEM oscillator: z0 in [1, 1.5] x [0.5, 1] on [0, 4π];
+henon-heiles: z0 within ±0.05 of (0.3, -0.3, 0.3, 0.15), coupling θ in
+[0.8, 1.2] on [0, 6π]); the preset is 2x16 per segment, K=1000 members and
+times per epoch, 1500 Adam epochs with β (0.9, 0.999) and lr 8e-3 to 1e-4,
+300 Levenberg-Marquardt steps on 1000 fixed points, 16 segments and
+λ = 1 (oscillator) or 24 segments and λ = 0 (henon-heiles); -epochs, -points, -hidden, -segments,
+-lm, -refine-points, -lr, -lr-final, -beta1, -beta2, -lambda, -seed, -out
+and -quiet as above, and:
+  -members N         random members checked against DOP853 (default 1000)
+  -times N           times per member, equally spaced (default 201)
+  -grid N            N x N heat map over the first two coordinates (41)
+  -bench-members N   members timed for the state at t1, bundle against
+                     DOP853 at the loosest tolerance as accurate (100000)
+  Output: heatmap.png, heatmap.csv, members.csv, summary.json, bundle.json
+  and index.html in out/bundle-SYSTEM.
 Only for demo (runs reproduce oscillator, reproduce oscillator -lambda 1
 -lr-final 8e-5 and reproduce oscillator -accurate, as many at a time as
 there are cores, into OUT/paper, OUT/improved and OUT/accurate, and prints
@@ -190,7 +207,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func dispatch(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("missing command (demo, reproduce, solve, ablation, systems); run 'hnnsolve help'")
+		return usagef("missing command (demo, reproduce, solve, ablation, bundle, systems); run 'hnnsolve help'")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "help", "-h", "-help", "--help":
@@ -203,6 +220,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdSolve(rest, stdout, stderr)
 	case "ablation":
 		return cmdAblation(rest, stdout, stderr)
+	case "bundle":
+		return cmdBundle(rest, stdout, stderr)
 	case "systems":
 		if len(rest) > 0 {
 			return usagef("systems takes no arguments")
@@ -212,7 +231,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	default:
-		return usagef("unknown command %q (want demo, reproduce, solve, ablation or systems); run 'hnnsolve help'", cmd)
+		return usagef("unknown command %q (want demo, reproduce, solve, ablation, bundle or systems); run 'hnnsolve help'", cmd)
 	}
 }
 
