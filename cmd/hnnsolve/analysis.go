@@ -14,7 +14,8 @@ import (
 type bounds struct {
 	EllMax        *float64 // ℓ_max of Eq. 22: max √(|ℓ|² + λ ℓ_reg²)
 	SigmaMin      *float64 // smallest singular value of D²H over the orbit
-	BoundEq22     *float64 // ℓ_max/σ_min (Eq. 22), nil when vacuous
+	EstimateEq22  *float64 // ℓ_max/σ_min (Eq. 22): an estimate, not a bound; nil when vacuous
+	Eq22Holds     *bool    // EstimateEq22 >= the largest component error; nil when vacuous or unknown
 	EstimateEq18  *float64 // max |δz(t)| predicted by integrating Eq. 18
 	BoundGronwall *float64 // first-order Gronwall bound on |δz|, nil when vacuous
 	TrueErrorMax  *float64 // max |δz(t)| (Euclidean norm) against the reference
@@ -40,7 +41,11 @@ func analyze(sol *hnnsolve.Solution, ts []float64, ref *mat.Dense) bounds {
 		Report:       rep,
 	}
 	if !rep.BoundEq22Vacuous && !math.IsInf(rep.BoundEq22, 0) {
-		b.BoundEq22 = num(rep.BoundEq22)
+		b.EstimateEq22 = num(rep.BoundEq22)
+		if rep.TrueError != nil {
+			holds := rep.Eq22Holds
+			b.Eq22Holds = &holds
+		}
 	}
 	if !rep.GronwallVacuous {
 		b.BoundGronwall = num(rep.GronwallMax)
