@@ -131,7 +131,8 @@ func approx(a, b, rel float64) bool {
 var summaryKeys = []string{
 	"experiment", "epochs_run", "train_seconds", "final_loss", "max_abs_error",
 	"max_abs_error_per_coordinate", "max_energy_error", "ell_max", "sigma_min",
-	"estimate_eq22", "estimate_eq18", "bound_gronwall", "euler_K_max_abs_error", "settings",
+	"estimate_eq22", "estimate_eq18", "bound_gronwall", "bound_certified", "bound_certified_status",
+	"bound_certified_assumptions", "estimate_sampled_tube", "euler_K_max_abs_error", "settings",
 	"preset", "stages", "segments", "target", "best_loss", "formulation",
 }
 
@@ -333,6 +334,16 @@ func checkRun(t *testing.T, dir string, w wantRun) {
 			}
 		} else if s["bound_gronwall_vacuous"] != true {
 			t.Errorf("bound_gronwall = %v but not vacuous", s["bound_gronwall"])
+		}
+		// The certified bound, when there is one, is above the true error
+		// norm, and is the maximum of its bounds.csv column.
+		if b, ok := s["bound_certified"].(float64); ok {
+			if tn := number(t, s, "true_error_max_norm"); b < tn || s["bound_certified_holds"] != true {
+				t.Errorf("bound_certified = %v below the true error %v (holds %v)", b, tn, s["bound_certified_holds"])
+			}
+			if want := maxAbs(bd.col(t, "bound_certified")); !approx(b, want, 1e-12) {
+				t.Errorf("bound_certified = %v, bounds.csv gives %v", b, want)
+			}
 		}
 		// The true error norm is at least the largest component error.
 		if tn := maxAbs(bd.col(t, "true_error_norm")); tn < number(t, s, "max_abs_error")*(1-1e-9) {

@@ -288,17 +288,25 @@ func summaryObject(r *results) object {
 		{"eq22_holds", r.bounds.Eq22Holds},
 		{"estimate_eq18", r.bounds.EstimateEq18},
 		{"bound_gronwall", r.bounds.BoundGronwall},
+		{"bound_certified", r.bounds.BoundCertified},
+		{"estimate_sampled_tube", r.bounds.EstimateSampled},
 		{"true_error_max_norm", r.bounds.TrueErrorMax},
 	}
 	if rep := r.bounds.Report; rep != nil {
 		o = append(o,
 			field{"estimate_eq22_vacuous", rep.BoundEq22Vacuous},
 			field{"bound_gronwall_vacuous", rep.GronwallVacuous},
+			field{"bound_certified_status", certifiedStatus(rep)},
+			field{"bound_certified_holds", rep.CertifiedHolds},
+			field{"bound_certified_assumptions", rep.CertifiedAssumptions},
 			field{"analysis_error", nil})
 	} else {
 		o = append(o,
 			field{"estimate_eq22_vacuous", nil},
 			field{"bound_gronwall_vacuous", nil},
+			field{"bound_certified_status", nil},
+			field{"bound_certified_holds", nil},
+			field{"bound_certified_assumptions", nil},
 			field{"analysis_error", oneLine(r.bounds.Err.Error())})
 	}
 	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
@@ -379,8 +387,8 @@ func writeOutputs(r *results) error {
 	}
 	if rep := r.bounds.Report; rep != nil {
 		if err := writeCSV(path("bounds.csv"),
-			[]string{"t", "residual", "sigma_min", "estimate_eq18_norm", "gronwall", "true_error_norm"},
-			[][]float64{rep.Grid, rep.Residual, rep.SigmaMin, rep.EstimateEq18Norm, rep.Gronwall, rep.TrueErrorNorm}); err != nil {
+			[]string{"t", "residual", "sigma_min", "estimate_eq18_norm", "gronwall", "bound_certified", "true_error_norm"},
+			[][]float64{rep.Grid, rep.Residual, rep.SigmaMin, rep.EstimateEq18Norm, rep.Gronwall, certifiedColumn(rep), rep.TrueErrorNorm}); err != nil {
 			return err
 		}
 		if err := writeFile(path("error_analysis.txt"), func(w io.Writer) error {
@@ -525,6 +533,14 @@ func tableRows(r *results) (title string, rows [][2]string) {
 	add("estimate Eq. 22 (not a bound)", "%s", eq22)
 	add("estimate Eq. 18", "%s", fmtNum(r.bounds.EstimateEq18))
 	add("first-order bound Gronwall", "%s", fmtNum(r.bounds.BoundGronwall))
+	if rep := r.bounds.Report; rep != nil {
+		switch {
+		case rep.Certified:
+			add("certified bound", "%.3e (%s)", rep.BoundCertified, certifiedStatus(rep))
+		case rep.CertifiedAssumptions != "":
+			add("sampled-tube estimate", "%s (%s)", fmtNum(num(rep.BoundSampled)), certifiedStatus(rep))
+		}
+	}
 	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
 		switch {
 		case eu.ok():
@@ -608,4 +624,17 @@ func ablationRows(runs []ablationRun) (header []string, rows [][]string) {
 			fmt.Sprintf("%.3e", slices.Min(r.loss)), fmt.Sprintf("%.1f", r.seconds)})
 	}
 	return header, rows
+}
+
+// certifiedColumn is the certified bound at each grid time, NaN where
+// there is none (H not a polynomial of degree <= 4, or not computed).
+func certifiedColumn(rep *hnnsolve.Report) []float64 {
+	if rep.Certified && rep.BoundCertifiedCurve != nil {
+		return rep.BoundCertifiedCurve
+	}
+	col := make([]float64, len(rep.Grid))
+	for i := range col {
+		col[i] = math.NaN()
+	}
+	return col
 }
