@@ -81,8 +81,16 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
                      the retries of its segment stop (default 0: every
                      retry runs)
   -target-loss L     stop Adam when the loss falls below L (default 0: never)
-  -target-error E    stop Adam when the error figure of -target-check falls
-                     below E (default 0: never; needs -segments 1)
+  -target-error E    the error wanted. Alone (without -segments, -epochs, -lm,
+                     -lbfgs, -retries and -accurate) it drives the whole
+                     recipe: a chain of 2x8 networks whose segment lengths,
+                     retries and Levenberg-Marquardt steps are chosen so that
+                     the integrated Eq. 18 estimate over the interval meets E
+                     (see hnnsolve.Settings.TargetError; summary.json
+                     "recipe" records the decisions; exit status 1, with the
+                     outputs written, when it is not met). With those flags
+                     it stops Adam of a single network when the error figure
+                     of -target-check falls below E (needs -segments 1)
   -target-check C    figure for -target-error: eq18 (default), gronwall, eq22
                      or transfer
   -check-every N     check -target-error every N epochs (default 500)
@@ -431,6 +439,11 @@ func parseFloats(name, s string) ([]float64, error) {
 // apply overrides the experiment's settings (the paper's or a preset's)
 // with the flags given and fills in the defaults that depend on them.
 func (o *options) apply(c *config) error {
+	if o.recipe() {
+		// -target-error alone: the library's recipe (hnnsolve.Settings.
+		// TargetError) chooses the training; only the flags given apply.
+		c.settings, c.recipe, c.preset = hnnsolve.Settings{}, true, "recipe"
+	}
 	s := &c.settings
 	intFlags := []struct {
 		name string
@@ -471,6 +484,9 @@ func (o *options) apply(c *config) error {
 	s.Device, _ = hnnsolve.ParseDevice(o.device)
 	s.Checkpoint = hnnsolve.Checkpoint{Path: o.checkpoint, Every: o.checkpointEvery}
 	c.resume = o.resume
+	if c.recipe {
+		return o.applyRecipe(c)
+	}
 	if s.Segments < 1 {
 		s.Segments = 1
 	}
@@ -515,6 +531,57 @@ func (o *options) apply(c *config) error {
 		s.CheckEvery = hnnsolve.DefaultCheckEvery
 	}
 	c.dense = defaultDense(s.Points, s.Segments)
+	if o.set["dense"] {
+		c.dense = o.dense
+	}
+	c.quiet = o.quiet
+	return nil
+}
+
+// recipe reports that -target-error is to drive the library's recipe: it is
+// given (> 0) and none of -segments, -epochs, -lm, -lbfgs, -retries nor
+// -accurate is.
+func (o *options) recipe() bool {
+	if !o.set["target-error"] || !(o.targetError > 0) || o.accurate {
+		return false
+	}
+	for _, f := range []string{"segments", "epochs", "lm", "lbfgs", "retries"} {
+		if o.set[f] {
+			return false
+		}
+	}
+	return true
+}
+
+// applyRecipe applies the rest of the flags given for the recipe; the
+// library fills in the others.
+func (o *options) applyRecipe(c *config) error {
+	s := &c.settings
+	if o.set["points"] {
+		s.Points = o.points
+	}
+	if o.set["hidden"] {
+		h, err := parseHidden(o.hidden)
+		if err != nil {
+			return err
+		}
+		s.Hidden = h
+	}
+	if o.set["lambda"] {
+		s.Energy = o.lambda
+	}
+	if o.set["perturb"] {
+		s.Perturb = o.perturb
+	}
+	s.Activation, _ = hnnsolve.ParseActivation(o.activation)
+	s.Param, _ = hnnsolve.ParseParam(o.param)
+	s.Seed = o.seed
+	if o.set["euler-factor"] {
+		c.eulerFactor = o.eulerFactor
+	}
+	// The segments are not known before training: about 200 points per
+	// unit of time.
+	c.dense = min(maxDense, max(1000, int(200*(c.t1-c.t0))))
 	if o.set["dense"] {
 		c.dense = o.dense
 	}

@@ -120,6 +120,7 @@ type config struct {
 	name        string
 	figures     string
 	preset      string // "paper", "accurate" or "" (solve)
+	recipe      bool   // -target-error alone: the library's recipe trains
 	sys         systems.System
 	z0          []float64
 	t0, t1      float64
@@ -265,12 +266,23 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 		return nil, usageError{err}
 	}
 	set := c.settings
-	prog := newProgress(c.name, set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
-	set.Progress, set.ProgressEvery = prog.update, prog.every
+	var prog *progress
+	if c.recipe {
+		// Epochs and segments are the recipe's: no progress bar.
+		if !c.quiet {
+			fmt.Fprintf(stderr, "%s: training by the TargetError recipe, target %g\n", c.name, set.TargetError)
+		}
+	} else {
+		prog = newProgress(c.name, set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
+		set.Progress, set.ProgressEvery = prog.update, prog.every
+	}
 	sol, err := train(c, &set)
-	prog.finish()
+	if prog != nil {
+		prog.finish()
+	}
 	interrupted := err != nil && sol != nil && signals.Err() != nil
-	if err != nil && !interrupted {
+	missed := err != nil && sol != nil && errors.Is(err, hnnsolve.ErrTarget)
+	if err != nil && !interrupted && !missed {
 		return nil, solveError(c, err)
 	}
 	if interrupted {
@@ -288,6 +300,10 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 	}
 	if err := writeOutputs(r); err != nil {
 		return nil, err
+	}
+	if missed {
+		printTable(stderr, r)
+		return nil, fmt.Errorf("%s: %w; the outputs are in %s", c.name, err, c.out)
 	}
 	if interrupted {
 		msg := fmt.Sprintf("%s: interrupted after %d epochs; the outputs in %s cover [%g, %g]", c.name, sol.EpochsRun, c.out, c.t0, c.t1)
@@ -392,7 +408,8 @@ func evaluate(c *config, sol *hnnsolve.Solution) (*results, error) {
 	if _, ok := c.sys.(integrate.Separable); ok {
 		// K counts the collocation times of all segments.
 		var err error
-		k := c.settings.Points * max(1, c.settings.Segments)
+		ss := sol.Settings()
+		k := ss.Points * max(1, ss.Segments)
 		if r.eulerK, err = runEuler(c, "K", k); err != nil {
 			return nil, err
 		}

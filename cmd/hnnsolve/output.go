@@ -226,6 +226,26 @@ func targetObject(t *hnnsolve.TargetResult) any {
 	}
 }
 
+// recipeObject is Solution.Recipe for summary.json (nil without it).
+func recipeObject(rc *hnnsolve.Recipe) any {
+	if rc == nil {
+		return nil
+	}
+	segs := make([]any, len(rc.Segments))
+	for i, s := range rc.Segments {
+		segs[i] = object{
+			{"t0", s.T0}, {"t1", s.T1}, {"points", s.Points}, {"epochs", s.Epochs}, {"lm_steps", s.LMSteps},
+			{"tries", s.Tries}, {"share", num(s.Share)}, {"estimate_eq18", num(s.Estimate)},
+			{"chain_estimate_eq18", num(s.Chain)}, {"safety", s.Safety}, {"decision", s.Decision},
+		}
+	}
+	return object{
+		{"target", rc.Target}, {"omega", rc.Omega}, {"length0", rc.Length0},
+		{"estimate_eq18", num(rc.Estimate)}, {"met", rc.Met}, {"gave_up", rc.GaveUp},
+		{"trainings", rc.Trainings}, {"segments", segs},
+	}
+}
+
 // bestLossIndex is the index in Solution.Loss of the epoch whose weights
 // the last segment kept (Solution.BestEpoch counts from the first epoch of
 // the try that segment kept: the one whose last stage ended lowest, the
@@ -276,6 +296,7 @@ func summaryObject(r *results) object {
 		{"stages", stagesArray(sol.Stages)},
 		{"segments", sol.Segments()},
 		{"target", targetObject(sol.Target)},
+		{"recipe", recipeObject(sol.Recipe)},
 		{"e0", sol.E0()},
 		{"dense_points", c.dense},
 		{"max_abs_error", num(r.maxErr)},
@@ -510,7 +531,13 @@ func tableRows(r *results) (title string, rows [][2]string) {
 		}
 		add(name, "%d iterations, loss %.3e → %.3e (%s)", st.Iterations, st.LossBefore, st.LossAfter, st.Status)
 	}
-	if t := sol.Target; t != nil {
+	if rc := sol.Recipe; rc != nil {
+		met := "not met"
+		if rc.Met {
+			met = "met"
+		}
+		add(fmt.Sprintf("recipe, target %g", rc.Target), "%s: Eq. 18 estimate %.3e; %d segments, %d networks trained", met, rc.Estimate, len(rc.Segments), rc.Trainings)
+	} else if t := sol.Target; t != nil {
 		met := "not met"
 		if t.Met {
 			met = fmt.Sprintf("met at epoch %d", t.Epoch)
