@@ -281,8 +281,11 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 		prog.finish()
 	}
 	interrupted := err != nil && sol != nil && signals.Err() != nil
-	missed := err != nil && sol != nil && errors.Is(err, hnnsolve.ErrTarget)
-	if err != nil && !interrupted && !missed {
+	var missed error // the target of the recipe not reached: outputs, then the error
+	if err != nil && sol != nil && errors.Is(err, hnnsolve.ErrTarget) {
+		missed = err
+	}
+	if err != nil && !interrupted && missed == nil {
 		return nil, solveError(c, err)
 	}
 	if interrupted {
@@ -301,9 +304,9 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 	if err := writeOutputs(r); err != nil {
 		return nil, err
 	}
-	if missed {
+	if missed != nil {
 		printTable(stderr, r)
-		return nil, fmt.Errorf("%s: %w; the outputs are in %s", c.name, err, c.out)
+		return nil, fmt.Errorf("%s: %w; the outputs are in %s", c.name, missed, c.out)
 	}
 	if interrupted {
 		msg := fmt.Sprintf("%s: interrupted after %d epochs; the outputs in %s cover [%g, %g]", c.name, sol.EpochsRun, c.out, c.t0, c.t1)

@@ -1001,3 +1001,39 @@ func TestAccuratePresets(t *testing.T) {
 		t.Errorf("perturb %v, want %v for one segment of K = 30", s.Perturb, want)
 	}
 }
+
+// TestTargetErrorRecipe: -target-error alone hands the training to the
+// library's recipe: summary.json records it and its decisions, the
+// certified bound holds, and a target out of reach exits 1 with the outputs
+// written.
+func TestTargetErrorRecipe(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, _, stderr := runCmd(t, "reproduce", "oscillator", "-target-error", "1e-3", "-points", "20", "-hidden", "6,6", "-quiet")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	s := readSummary(t, filepath.Join("out", "oscillator"))
+	rc, _ := s["recipe"].(map[string]any)
+	if s["preset"] != "recipe" || rc == nil || rc["met"] != true || number(t, rc, "target") != 1e-3 {
+		t.Fatalf("preset %v, recipe %v", s["preset"], s["recipe"])
+	}
+	segs, _ := rc["segments"].([]any)
+	b, _ := s["segments"].([]any)
+	if len(segs) == 0 || len(b) != len(segs)+1 {
+		t.Errorf("recipe has %d segments, the run %d boundaries", len(segs), len(b))
+	}
+	if e := number(t, s, "true_error_max_norm"); e > 2e-3 {
+		t.Errorf("true error %v with -target-error 1e-3", e)
+	}
+	if bc, ok := s["bound_certified"].(float64); !ok || bc < number(t, s, "true_error_max_norm") || s["bound_certified_status"] != "certified" {
+		t.Errorf("bound_certified %v (%v) against the true error %v", s["bound_certified"], s["bound_certified_status"], s["true_error_max_norm"])
+	}
+
+	code, _, stderr = runCmd(t, "reproduce", "oscillator", "-target-error", "1e-14", "-points", "10", "-hidden", "4", "-quiet", "-out", "miss")
+	if code != 1 || !strings.Contains(stderr, "target error not reached") {
+		t.Fatalf("unreachable target: exit %d, stderr %s", code, stderr)
+	}
+	if s := readSummary(t, "miss"); s["recipe"].(map[string]any)["met"] != false {
+		t.Errorf("unreachable target: recipe %v", s["recipe"])
+	}
+}
