@@ -1,8 +1,10 @@
 package hnnsolve_test
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -101,6 +103,20 @@ func TestRecipeUnreachable(t *testing.T) {
 	maxErr, _, _ := accuracy(t, sol, sys, 50)
 	if !(maxErr < 1e-4) {
 		t.Errorf("best chain has error %.3e", maxErr)
+	}
+	// The chain of unequal segments saves and loads as any other.
+	var buf bytes.Buffer
+	if err := sol.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := hnnsolve.Load(&buf, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []float64{0, 0.1, 0.3, 0.5} {
+		if got, want := back.At(tt), sol.At(tt); !slices.Equal(got, want) {
+			t.Errorf("loaded At(%v) = %v, want %v", tt, got, want)
+		}
 	}
 }
 
