@@ -791,7 +791,10 @@ func transferBound(ts []float64, phis [][]float64, ellNorm []float64, dim int) (
 }
 
 // kernelRows calls row(k, g) for k = 0, 1, ... with g[j] = ‖Φ(t_k) Φ(t_j)⁻¹‖,
-// j <= k (the norm of matNorm), until row returns false. g is reused.
+// j <= k (the norm of matNorm), until row returns false. g is reused. For
+// D > 2 the Frobenius norm is computed as ‖Φ_k Ψ_j‖_F² = ⟨Φ_kᵀΦ_k, Ψ_jΨ_jᵀ⟩_F
+// (Ψ = Φ⁻¹, ⟨·,·⟩_F the entrywise inner product), D² operations a pair
+// instead of the product's D³.
 func kernelRows(ts []float64, phis [][]float64, dim int, row func(k int, g []float64) bool) error {
 	n := len(ts)
 	inv := make([][]float64, n)
@@ -803,21 +806,55 @@ func kernelRows(ts []float64, phis [][]float64, dim int, row func(k int, g []flo
 		inv[k] = append([]float64(nil), m.RawMatrix().Data...)
 	}
 	g := make([]float64, n)
-	prod := make([]float64, dim*dim)
-	for k := range n {
-		pk := phis[k]
-		for j := 0; j <= k; j++ {
-			q := inv[j]
-			for i := range dim {
-				for c := range dim {
-					v := 0.0
-					for l := range dim {
-						v += pk[i*dim+l] * q[l*dim+c]
-					}
-					prod[i*dim+c] = v
-				}
+	if dim == 2 {
+		prod := make([]float64, dim*dim)
+		for k := range n {
+			pk := phis[k]
+			for j := 0; j <= k; j++ {
+				q := inv[j]
+				prod[0] = pk[0]*q[0] + pk[1]*q[2]
+				prod[1] = pk[0]*q[1] + pk[1]*q[3]
+				prod[2] = pk[2]*q[0] + pk[3]*q[2]
+				prod[3] = pk[2]*q[1] + pk[3]*q[3]
+				g[j] = matNorm(prod, dim)
 			}
-			g[j] = matNorm(prod, dim)
+			if !row(k, g[:k+1]) {
+				break
+			}
+		}
+		return nil
+	}
+	// Gram matrices: left[k] = Φ_kᵀ Φ_k, right[j] = Ψ_j Ψ_jᵀ.
+	gram := func(a []float64, trans bool) []float64 {
+		out := make([]float64, dim*dim)
+		for i := range dim {
+			for c := range dim {
+				v := 0.0
+				for l := range dim {
+					if trans {
+						v += a[l*dim+i] * a[l*dim+c]
+					} else {
+						v += a[i*dim+l] * a[c*dim+l]
+					}
+				}
+				out[i*dim+c] = v
+			}
+		}
+		return out
+	}
+	left, right := make([][]float64, n), make([][]float64, n)
+	for k := range n {
+		left[k], right[k] = gram(phis[k], true), gram(inv[k], false)
+	}
+	for k := range n {
+		lk := left[k]
+		for j := 0; j <= k; j++ {
+			rj := right[j]
+			v := 0.0
+			for i, x := range lk {
+				v += x * rj[i]
+			}
+			g[j] = math.Sqrt(max(v, 0))
 		}
 		if !row(k, g[:k+1]) {
 			break
