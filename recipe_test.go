@@ -137,6 +137,16 @@ func TestRecipeSettings(t *testing.T) {
 	if sol.Recipe != nil || len(sol.Segments()) != 2 || sol.Target == nil || sol.EpochsRun != 20 {
 		t.Errorf("TargetError with Epochs: recipe %v, %d boundaries, target %v, %d epochs", sol.Recipe, len(sol.Segments()), sol.Target, sol.EpochsRun)
 	}
+	// The recipe is deterministic given the seed.
+	var runs [2]*hnnsolve.Solution
+	for i := range runs {
+		if runs[i], err = hnnsolve.Solve(p, &hnnsolve.Settings{TargetError: 1e-3, Points: 10, Hidden: []int{4}, Seed: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := runs[0].Segments(), runs[1].Segments(); !slices.Equal(a, b) || !slices.Equal(runs[0].At(0.7), runs[1].At(0.7)) {
+		t.Errorf("two runs of the recipe differ: segments %v and %v, At(0.7) %v and %v", a, b, runs[0].At(0.7), runs[1].At(0.7))
+	}
 	for _, bad := range []float64{math.Inf(1), math.NaN(), -1} {
 		if _, err := hnnsolve.Solve(p, &hnnsolve.Settings{TargetError: bad}); !errors.Is(err, hnnsolve.ErrSettings) {
 			t.Errorf("TargetError = %v: err = %v, want ErrSettings", bad, err)
