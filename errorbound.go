@@ -43,6 +43,10 @@ package hnnsolve
 //     nonlinear oscillator where the Gronwall bound is 1e8×, 2.7× for
 //     Hénon-Heiles where it is 57× (vacuous).
 //
+// A fifth figure, the certified bound (certified.go), adds a rigorous bound
+// on that remainder to the Eq. 18 estimate: exact for polynomial H of
+// degree <= 4, a sampled estimate, never called certified, otherwise.
+//
 // Assumptions: first order in δz (the Taylor remainder J(∇H(z) - ∇H(ẑ) -
 // D²H(ẑ)δz) = O(D³H |δz|²) is dropped, so the "rigorous" bounds are
 // rigorous up to that term, which is zero for quadratic H; the tests add it
@@ -1176,7 +1180,11 @@ func (r *Report) String() string {
 		if !r.Certified {
 			what = "sampled-tube estimate"
 		}
-		fmt.Fprintf(&b, "%s: Eq. 18 + remainder, tube radius %.3g, ‖D³H‖ <= %.3g; assumptions: %s\n", what, r.TubeRadius, r.RemainderM3, r.CertifiedAssumptions)
+		if math.IsNaN(r.TubeRadius) {
+			fmt.Fprintf(&b, "%s: Eq. 18 + remainder: no tube closed; assumptions: %s\n", what, r.CertifiedAssumptions)
+		} else {
+			fmt.Fprintf(&b, "%s: Eq. 18 + remainder, tube radius %.3g, ‖D³H‖ <= %.3g; assumptions: %s\n", what, r.TubeRadius, r.RemainderM3, r.CertifiedAssumptions)
+		}
 		if hasRef {
 			fmt.Fprintf(&b, "%s holds: %v\n", what, r.CertifiedHolds)
 		}

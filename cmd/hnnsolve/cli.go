@@ -132,7 +132,8 @@ Only for reproduce:
                      symplectic Euler at 10·K; output into
                      out/EXPERIMENT-accurate/ (the presets are a table in
                      experiments.go). Flags given explicitly still win;
-                     -target-error needs -segments 1.
+                     -target-error needs -segments 1. -target-error alone
+                     (without -accurate) lets the library choose instead.
 Only for solve:
   -system NAME       built-in system (see hnnsolve systems)
   -H EXPR            instead of -system, the Hamiltonian as text, e.g.
