@@ -155,20 +155,20 @@ func (s *Settings) resolveAdaptive(p Problem) (Settings, error) {
 // frequencyScale returns ω, the spectral radius of J D²H(z0) (1 when it
 // is 0 or cannot be computed: time then has no scale but its unit).
 func (r *run) frequencyScale() float64 {
-	a := &analyzer{dim: len(r.p.Z0)}
-	ev, err := newHamiltonianEvaluator(r.p.H, a.dim, 1, true)
+	dim := len(r.p.Z0)
+	ev, err := newHamiltonianEvaluator(r.p.H, dim, 1, true)
 	if err != nil {
 		return 1
 	}
-	h := make([]float64, a.dim*a.dim)
+	h := make([]float64, dim*dim)
 	if err := ev.eval([][]float64{r.p.Z0}, nil, nil, h); err != nil {
 		return 1
 	}
-	symmetrize(h, a.dim)
-	m := make([]float64, a.dim*a.dim)
-	jTimes(m, h, a.dim)
+	symmetrize(h, dim)
+	m := make([]float64, dim*dim)
+	jTimes(m, h, dim)
 	var eig mat.Eigen
-	if !eig.Factorize(mat.NewDense(a.dim, a.dim, m), mat.EigenNone) {
+	if !eig.Factorize(mat.NewDense(dim, dim, m), mat.EigenNone) {
 		return 1
 	}
 	w := 0.0
@@ -213,8 +213,7 @@ func (r *run) solveAdaptive() (*Solution, error) {
 				t1 = p.T // no sliver at the end
 			}
 			share := safety * target * math.Sqrt((t1-t)/total)
-			retries := recipeRetries
-			for try := 0; try <= retries; try++ {
+			for try := 0; try <= recipeRetries; try++ {
 				cand, err := r.trainRecipeSegment(Problem{H: p.H, Z0: z, T0: t, T: t1}, share, gaveUp)
 				rec.Trainings++
 				tries++
@@ -285,7 +284,7 @@ func (r *run) solveAdaptive() (*Solution, error) {
 		if gaveUp {
 			length = rec.Length0
 		}
-		r.appendRecipeSegment(best, len(rec.Segments))
+		r.chain.appendSegment(best, len(rec.Segments))
 		t = bestRec.T1
 		z = best.At(t)
 		if err := checkState(z); err != nil {
@@ -363,11 +362,6 @@ func (r *run) trainRecipeSegment(sp Problem, share float64, cheap bool) (*Soluti
 	}
 	cand.TrainTime = max(cand.TrainTime, time.Since(start))
 	return cand, nil
-}
-
-// appendRecipeSegment appends the kept network to the chain.
-func (r *run) appendRecipeSegment(seg *Solution, index int) {
-	r.chain.appendSegment(seg, index)
 }
 
 func lmSteps(s *Solution) int {
