@@ -199,7 +199,9 @@ func (r *run) solveAdaptive() (*Solution, error) {
 	var firstPerturb float64
 	for t < p.T {
 		if len(rec.Segments) >= recipeMaxSegs {
-			return sol, fmt.Errorf("%w: %d segments reached %v of [%v, %v]", ErrTarget, recipeMaxSegs, t, p.T0, p.T)
+			// The chain so far, ending where it ends.
+			sol.problem.T, sol.settings.Segments = t, len(sol.segs)
+			return sol, fmt.Errorf("%w: %d segments reached only %v of [%v, %v]", ErrTarget, recipeMaxSegs, t, p.T0, p.T)
 		}
 		var best *Solution
 		var bestRec RecipeSegment
@@ -300,7 +302,8 @@ func (r *run) solveAdaptive() (*Solution, error) {
 		}
 		bestRec.Chain = chainEstimate(chainA, view, len(sol.segs))
 		if !gaveUp && t < p.T && t-p.T0 >= recipeProjectFrom*total {
-			// Too early, one segment's error would dominate the projection.
+			// From a quarter of the interval on: earlier, one segment's
+			// error would dominate the projection.
 			proj := bestRec.Chain * total / (t - p.T0)
 			switch {
 			case proj > 0.9*target:
@@ -318,7 +321,7 @@ func (r *run) solveAdaptive() (*Solution, error) {
 	sol.settings.Perturb = firstPerturb
 	sol.settings.TargetError = 0 // the target is the recipe's: see Solution.Recipe
 	rec.Estimate = rec.Segments[n-1].Chain
-	rec.Met, rec.GaveUp = rec.Estimate <= target && !gaveUp, gaveUp
+	rec.Met, rec.GaveUp = rec.Estimate <= target, gaveUp
 	sol.Target = &TargetResult{Check: TargetEq18, Target: target, Met: rec.Met, Figure: rec.Estimate, Eq18: rec.Estimate, Checks: n}
 	if !rec.Met {
 		return sol, fmt.Errorf("%w: integrated Eq. 18 estimate %.3g over [%v, %v], target %.3g (%d segments, %d networks trained)",
