@@ -91,6 +91,8 @@ type Recipe struct {
 	Met, GaveUp bool
 	// Trainings counts the networks trained, kept or not.
 	Trainings int
+
+	perturb float64 // the first segment's Settings.Perturb
 }
 
 // RecipeSegment is one segment of the chain and why it is so.
@@ -196,11 +198,10 @@ func (r *run) solveAdaptive() (*Solution, error) {
 	safety, length := recipeSafety, rec.Length0
 	gaveUp, misses := false, 0
 	z, t := slices.Clone(p.Z0), p.T0
-	var firstPerturb float64
 	for t < p.T {
 		if len(rec.Segments) >= recipeMaxSegs {
 			// The chain so far, ending where it ends.
-			sol.problem.T, sol.settings.Segments = t, len(sol.segs)
+			sol.endChain()
 			return sol, fmt.Errorf("%w: %d segments reached only %v of [%v, %v]", ErrTarget, recipeMaxSegs, t, p.T0, p.T)
 		}
 		var best *Solution
@@ -225,8 +226,8 @@ func (r *run) solveAdaptive() (*Solution, error) {
 					}
 					return r.stopped(sol, t, err)
 				}
-				if firstPerturb == 0 {
-					firstPerturb = cand.settings.Perturb
+				if rec.perturb == 0 {
+					rec.perturb = cand.settings.Perturb
 				}
 				if segA == nil {
 					if segA, err = newAnalyzer(cand); err != nil {
@@ -317,9 +318,7 @@ func (r *run) solveAdaptive() (*Solution, error) {
 		rec.Segments = append(rec.Segments, bestRec)
 	}
 	n := len(rec.Segments)
-	sol.settings.Segments = n
-	sol.settings.Perturb = firstPerturb
-	sol.settings.TargetError = 0 // the target is the recipe's: see Solution.Recipe
+	sol.endChain()
 	rec.Estimate = rec.Segments[n-1].Chain
 	rec.Met, rec.GaveUp = rec.Estimate <= target, gaveUp
 	sol.Target = &TargetResult{Check: TargetEq18, Target: target, Met: rec.Met, Figure: rec.Estimate, Eq18: rec.Estimate, Checks: n}
@@ -334,11 +333,22 @@ func (r *run) solveAdaptive() (*Solution, error) {
 // the chain so far, with the error.
 func (r *run) stopped(sol *Solution, t float64, err error) (*Solution, error) {
 	if r.ctx.Err() != nil && len(sol.segs) > 0 {
-		sol.problem.T = sol.segs[len(sol.segs)-1].t1
-		sol.settings.Segments = len(sol.segs)
+		sol.endChain()
 		return sol, fmt.Errorf("hnnsolve: stopped at t = %v: %w", t, err)
 	}
 	return nil, err
+}
+
+// endChain makes the recipe's chain a Solution of what it holds: its
+// problem ends where its last segment ends, and its Settings are those of
+// a segment (Perturb the first segment's) with Segments counting them and
+// no TargetError (the target is in Solution.Recipe), so that Save and Load
+// take it as any chain.
+func (sol *Solution) endChain() {
+	sol.problem.T = sol.segs[len(sol.segs)-1].t1
+	sol.settings.Segments = len(sol.segs)
+	sol.settings.Perturb = sol.Recipe.perturb
+	sol.settings.TargetError, sol.settings.adaptive = 0, false
 }
 
 // trainRecipeSegment trains one network on the segment sp with the

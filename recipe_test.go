@@ -2,6 +2,7 @@ package hnnsolve_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"slices"
@@ -151,5 +152,33 @@ func TestRecipeSettings(t *testing.T) {
 		if _, err := hnnsolve.Solve(p, &hnnsolve.Settings{TargetError: bad}); !errors.Is(err, hnnsolve.ErrSettings) {
 			t.Errorf("TargetError = %v: err = %v, want ErrSettings", bad, err)
 		}
+	}
+}
+
+// TestRecipeStopped: a cancelled recipe returns the error of the context
+// and, once a segment is finished, the chain up to where it ends, which
+// saves and loads.
+func TestRecipeStopped(t *testing.T) {
+	sys := systems.NewNonlinearOscillator()
+	p := hnnsolve.Problem{H: sys.Hamiltonian(), Z0: []float64{1.3, 1}, T: 4 * math.Pi}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	sol, err := hnnsolve.SolveContext(ctx, p, &hnnsolve.Settings{TargetError: 1e-6, Points: 20})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if sol == nil {
+		t.Skip("stopped in the first segment: nothing to check (a slow machine)")
+	}
+	b := sol.Segments()
+	if sol.Problem().T != b[len(b)-1] || !(b[len(b)-1] < p.T) || sol.Settings().Segments != len(b)-1 {
+		t.Errorf("stopped chain: problem ends at %v, segments %v, Settings.Segments %d", sol.Problem().T, b, sol.Settings().Segments)
+	}
+	var buf bytes.Buffer
+	if err := sol.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hnnsolve.Load(&buf, sol.Problem()); err != nil {
+		t.Errorf("Load of the stopped chain: %v", err)
 	}
 }
