@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -36,8 +37,8 @@ func usagef(format string, args ...any) error {
 const usageText = `hnnsolve: data-free Hamiltonian neural networks (Mattheakis et al., Sec. III)
 
 Usage:
-  hnnsolve demo [flags]                   the oscillator of Fig. 3 three ways (paper's, improved,
-                                          accurate settings) against the paper and symplectic Euler
+  hnnsolve demo [flags]                   the oscillator of Fig. 3 three ways (paper's, improved
+                                          settings, -accurate recipe) against the paper and symplectic Euler
   hnnsolve reproduce EXPERIMENT [flags]   reproduce an experiment of Sec. III
   hnnsolve solve -system NAME [flags]     solve any built-in system
   hnnsolve solve -H 'EXPR' -z0 a,b,...    solve the system of a Hamiltonian given as text
@@ -82,7 +83,7 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
                      retry runs)
   -target-loss L     stop Adam when the loss falls below L (default 0: never)
   -target-error E    the error wanted. Alone (without -segments, -epochs, -lm,
-                     -lbfgs, -retries and -accurate) it drives the whole
+                     -lbfgs and -retries) it drives the whole
                      recipe: a chain of 2x8 networks whose segment lengths,
                      retries and Levenberg-Marquardt steps are chosen so that
                      the integrated Eq. 18 estimate over the interval meets E
@@ -119,21 +120,13 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
 On SIGINT or SIGTERM a run stops within one epoch, writes a final checkpoint
 (with -checkpoint) and the outputs of what it trained, and exits with status 1.
 Only for reproduce:
-  -accurate          use the experiment's "accurate" preset instead of the
-                     paper's settings: a chain of small networks (2x8) on
-                     segments of length ~0.5 (~1 for the long runs),
-                     K=50 per segment, 2000 Adam epochs (1500 for
-                     oscillator-long) with β (0.9, 0.999)
-                     and lr decaying to 1e-4, then Levenberg-Marquardt on
-                     100 times (800 steps and λ = 1 for the oscillator,
-                     400 and λ = 0 for Hénon-Heiles), no L-BFGS, each segment
-                     retried up to 5 times (2 for oscillator-long) while its
-                     loss is above 1e-10,
-                     symplectic Euler at 10·K; output into
-                     out/EXPERIMENT-accurate/ (the presets are a table in
-                     experiments.go). Flags given explicitly still win;
-                     -target-error needs -segments 1. -target-error alone
-                     (without -accurate) lets the library choose instead.
+  -accurate          shorthand for -target-error 1e-6 (1e-5 for
+                     oscillator-long and henon-heiles-long): the library's
+                     recipe (see -target-error) instead of the paper's
+                     settings; output into out/EXPERIMENT-accurate/. It
+                     takes no -target-error, -segments, -epochs, -lm,
+                     -lbfgs nor -retries; the other flags apply as with
+                     -target-error.
 Only for solve:
   -system NAME       built-in system (see hnnsolve systems)
   -H EXPR            instead of -system, the Hamiltonian as text, e.g.
@@ -160,8 +153,9 @@ there are cores, into OUT/paper, OUT/improved and OUT/accurate, and prints
 one table of the three against the paper's figure and symplectic Euler):
   -out DIR           output directory (default out/demo)
   -epochs-scale F    multiply every Adam epoch count and refinement step
-                     count by F (default 1; e.g. 0.001 for a quick look at
-                     the outputs, whose figures then mean little)
+                     count by F and divide the accurate run's target by F
+                     (at most 0.1) (default 1; e.g. 0.001 for a quick look
+                     at the outputs, whose figures then mean little)
   -seed N, -device D, -quiet   as above
 
 Output: loss.png, trajectory.png, energy.png, error.png, residual.png,
@@ -539,19 +533,38 @@ func (o *options) apply(c *config) error {
 	return nil
 }
 
+// fixedFlags are the flags that fix the training: any of them given turns
+// -target-error from the recipe's target into a single network's stop.
+var fixedFlags = []string{"segments", "epochs", "lm", "lbfgs", "retries"}
+
 // recipe reports that -target-error is to drive the library's recipe: it is
-// given (> 0) and none of -segments, -epochs, -lm, -lbfgs, -retries nor
-// -accurate is.
+// given (> 0) and none of fixedFlags is.
 func (o *options) recipe() bool {
-	if !o.set["target-error"] || !(o.targetError > 0) || o.accurate {
+	if !o.set["target-error"] || !(o.targetError > 0) {
 		return false
 	}
-	for _, f := range []string{"segments", "epochs", "lm", "lbfgs", "retries"} {
+	for _, f := range fixedFlags {
 		if o.set[f] {
 			return false
 		}
 	}
 	return true
+}
+
+// accurateOptions returns the options of reproduce name -accurate: those
+// of o with -target-error accurateTargets[name], so that the run is the
+// recipe's. It refuses -target-error and the fixedFlags, which would
+// make -accurate mean something else.
+func (o *options) accurateOptions(name string) (*options, error) {
+	for _, f := range append([]string{"target-error"}, fixedFlags...) {
+		if o.set[f] {
+			return nil, usagef("flag -accurate is the recipe with -target-error %g for %s (1e-6, 1e-5 for the long runs) and takes no -%s; give -target-error E and the flags instead", accurateTargets[name], name, f)
+		}
+	}
+	a := *o
+	a.set = maps.Clone(o.set)
+	a.set["target-error"], a.targetError, a.accurate = true, accurateTargets[name], false
+	return &a, nil
 }
 
 // applyRecipe applies the rest of the flags given for the recipe; the
@@ -652,14 +665,18 @@ func cmdReproduce(args []string, stdout, stderr io.Writer) error {
 }
 
 // experimentConfig is the run of reproduce NAME with the flags o (checked):
-// the paper's settings or, with -accurate, the preset, then the flags.
+// the paper's settings, then the flags; with -accurate the recipe's run of
+// -target-error accurateTargets[name], named NAME-accurate.
 func experimentConfig(name string, o *options) (*config, error) {
 	c, err := experiments[name].config(name)
 	if err != nil {
 		return nil, err
 	}
 	if o.accurate {
-		c.applyPreset(accuratePresets[name])
+		if o, err = o.accurateOptions(name); err != nil {
+			return nil, err
+		}
+		c.name += "-accurate"
 	}
 	if err := c.setFormulation(o.formulation); err != nil {
 		return nil, err
