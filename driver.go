@@ -28,6 +28,9 @@ type run struct {
 	start   []float64 // the current segment's initial state
 	try     int
 	acc     *tryAcc
+
+	// The TargetError recipe (recipe.go): its way of stopping LM.
+	lmStop lmStop
 }
 
 // tryAcc accumulates the tries of one segment (Settings.Retries).
@@ -72,6 +75,9 @@ func newRun(ctx context.Context, p Problem, form formulation, set Settings, e0 f
 // next segment as an initial error, carried by the flow of the linearised
 // Eq. 18.
 func (r *run) solve() (*Solution, error) {
+	if r.set.adaptive {
+		return r.solveAdaptive()
+	}
 	p, set, sol := r.p, r.set, r.chain
 	z, first := slices.Clone(p.Z0), 0
 	if c := r.resume; c != nil {
@@ -432,7 +438,7 @@ func (r *run) refine(sol *Solution, from string) error {
 		if err != nil {
 			return err
 		}
-		st, err := refineLM(ctx, lp, set.LM)
+		st, err := refineLM(ctx, lp, set.LM, r.lmStop)
 		if err != nil && ctx.Err() == nil {
 			return err
 		}

@@ -386,7 +386,7 @@ func TestEq22VacuousEverywhere(t *testing.T) {
 		t.Error("true-error fields set without a reference")
 	}
 	s := r.String()
-	for _, want := range []string{"l_max", "σ_min", "Eq. 22", "Eq. 18", "rigorous", "vacuous"} {
+	for _, want := range []string{"l_max", "σ_min", "Eq. 22", "Eq. 18", "first-order bound", "vacuous"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q:\n%s", want, s)
 		}
@@ -522,6 +522,24 @@ func TestTargetChecksRecorded(t *testing.T) {
 		}
 		if tg.Figure != want || !(tg.EllMax > 0) || !(tg.Eq18 > 0) || !(tg.Gronwall > 0) || math.IsNaN(tg.SigmaMin) {
 			t.Errorf("%v: %+v", check, tg)
+		}
+	}
+}
+
+// TestReportEq22Label: the Eq. 22 line of Report.String calls the figure an
+// estimate, never a bound, and says when it fails against the reference.
+func TestReportEq22Label(t *testing.T) {
+	for _, holds := range []bool{false, true} {
+		r := &hnnsolve.Report{Grid: []float64{0, 1}, EllMax: 1e-3, SigmaMinMin: 1, BoundEq22: 1e-3, TrueError: mat.NewDense(2, 2, nil),
+			Eq22Holds: holds, RatioEq22: 0.5, RatioEq18: 1, RatioGronwall: 2, RatioTransfer: math.NaN(), Eq18Correlation: 1}
+		var line string
+		for l := range strings.SplitSeq(r.String(), "\n") {
+			if strings.HasPrefix(l, "Eq. 22") && !strings.Contains(l, "holds") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, "estimate") || strings.Contains(line, "bound") || strings.Contains(line, "fails") == holds {
+			t.Errorf("holds %v: Eq. 22 line %q, want an estimate, no \"bound\", \"fails\" exactly when it fails", holds, line)
 		}
 	}
 }

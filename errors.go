@@ -29,6 +29,10 @@ var (
 	// training: the build lacks it, or a library, the driver or the GPU is
 	// missing; the message names which.
 	ErrDevice = errors.New("hnnsolve: device unavailable")
+	// ErrTarget: Settings.TargetError drove the recipe (recipe.go) and the
+	// integrated Eq. 18 estimate over [T0, T] did not reach it; the best
+	// Solution trained is returned with the error.
+	ErrTarget = errors.New("hnnsolve: target error not reached")
 )
 
 // DivergedError reports the epoch at which the loss stopped being finite.

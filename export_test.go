@@ -46,3 +46,14 @@ func (s *Solution) TransferFor(grid, f []float64) ([]float64, error) {
 	}
 	return transferBound(grid, a.phis, f, s.dim())
 }
+
+// PolynomialDegree is polynomialDegree for the H of dimension dim, for the
+// tests.
+func PolynomialDegree(h Hamiltonian, dim int) (int, bool, error) {
+	ev, err := newHamiltonianEvaluator(h, dim, 4, false)
+	if err != nil {
+		return 0, false, err
+	}
+	d, ok := polynomialDegree(ev)
+	return d, ok, nil
+}

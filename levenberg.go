@@ -288,11 +288,21 @@ func (lp *lmProblem) vjp(tau float64, pt *lmPoint, cN, cdN, out, gh, gdh, ga, gd
 	}
 }
 
+// lmStop stops Levenberg-Marquardt by progress (the TargetError recipe):
+// as soon as the loss is below Floor, or when Window > 0 steps lowered it
+// by less than a factor Gain. The zero value runs every step.
+type lmStop struct {
+	Floor  float64
+	Window int
+	Gain   float64
+}
+
 // refineLM runs at most iters Levenberg-Marquardt steps on the loss at the
-// fixed times ts and leaves the weights in the network. When ctx is done it
-// stops before the next step, keeping the best weights (every accepted step
-// lowers the loss), and returns the stage with ctx's error.
-func refineLM(ctx context.Context, lp lmModel, iters int) (Stage, error) {
+// fixed times ts and leaves the weights in the network, stopping earlier as
+// stop says. When ctx is done it stops before the next step, keeping the
+// best weights (every accepted step lowers the loss), and returns the stage
+// with ctx's error.
+func refineLM(ctx context.Context, lp lmModel, iters int, stop lmStop) (Stage, error) {
 	net := lp.network()
 	R, P := lp.size()
 	r, rTry := make([]float64, R), make([]float64, R)
@@ -312,10 +322,25 @@ func refineLM(ctx context.Context, lp lmModel, iters int) (Stage, error) {
 	jtr, delta := make([]float64, P), make([]float64, P)
 	mu := 1e-3
 	var stopped error
+	var history []float64
+	if stop.Window > 0 {
+		history = make([]float64, 0, iters+1)
+	}
 	for it := 0; it < iters; it++ {
 		if stopped = ctx.Err(); stopped != nil {
 			st.Status = "stopped: " + stopped.Error()
 			break
+		}
+		if stop.Floor > 0 && loss < stop.Floor {
+			st.Status = fmt.Sprintf("loss below the floor %.3g", stop.Floor)
+			break
+		}
+		if stop.Window > 0 {
+			history = append(history, loss)
+			if n := len(history); n > stop.Window && loss > history[n-1-stop.Window]/stop.Gain {
+				st.Status = fmt.Sprintf("stalled: less than %gx in %d steps", stop.Gain, stop.Window)
+				break
+			}
 		}
 		lp.jacobian(jac)
 		// JᵀJ and Jᵀr

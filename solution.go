@@ -37,6 +37,9 @@ type Solution struct {
 	Stages []Stage
 	// Target records the checks of Settings.TargetError (nil when it is 0).
 	Target *TargetResult
+	// Recipe records what Settings.TargetError chose when it drove the
+	// recipe (recipe.go; nil otherwise). It is not saved by Save.
+	Recipe *Recipe
 
 	problem  Problem
 	settings Settings

@@ -58,11 +58,20 @@ type Settings struct {
 	// Reaching it, or TargetError, ends the training of that network: the
 	// L-BFGS and LM stages are then skipped (the Adam stage's Status says so).
 	TargetLoss float64
-	// TargetError, if > 0, stops training as soon as the error figure chosen
-	// by TargetCheck (default TargetEq18, the integrated Eq. 18; see
-	// errorbound.go) falls below it, checked every CheckEvery epochs
-	// (DefaultCheckEvery) on 10×Points+1 equally spaced times. The weights
-	// that met the target are kept; Solution.Target records the checks.
+	// TargetError, if > 0, asks for that error. Alone, that is with
+	// Segments, Epochs, LBFGS, LM and Retries all zero, it drives the whole
+	// recipe (recipe.go): a chain of small networks whose segment lengths,
+	// stage lengths and retries are chosen and adapted so that the
+	// integrated Eq. 18 estimate over [T0, T] meets it; Solution.Recipe
+	// records the decisions, and a target not met gives an error wrapping
+	// ErrTarget with the best Solution. The other fields given still
+	// apply (Points, Hidden, Energy, Seed, ...). With any of those five
+	// fields set, it only stops the training of the single network as soon
+	// as the error figure chosen by TargetCheck (default TargetEq18, the
+	// integrated Eq. 18; see errorbound.go) falls below it, checked every
+	// CheckEvery epochs (DefaultCheckEvery) on 10×Points+1 equally spaced
+	// times. The weights that met the target are kept; Solution.Target
+	// records the checks.
 	TargetError float64
 	TargetCheck TargetCheck
 	CheckEvery  int
@@ -102,6 +111,9 @@ type Settings struct {
 	// at the end of training.
 	Progress      func(Progress)
 	ProgressEvery int
+
+	// adaptive: TargetError drives the recipe (set by resolve).
+	adaptive bool
 }
 
 // Progress reports the state of training to Settings.Progress.
@@ -125,6 +137,9 @@ func DefaultSettings() Settings {
 // resolve fills zero fields with defaults and checks every field.
 func (s *Settings) resolve(p Problem) (Settings, error) {
 	r := DefaultSettings()
+	if s != nil && s.isAdaptive() {
+		return s.resolveAdaptive(p)
+	}
 	if s != nil {
 		def := r
 		r = *s
@@ -361,4 +376,9 @@ func perturbTimes(ts, grid []float64, sigma, t0, t1 float64, rng *rand.Rand) {
 		}
 		ts[i] = min(max(t, t0), t1)
 	}
+}
+
+// isAdaptive reports whether TargetError alone is to drive the recipe.
+func (s *Settings) isAdaptive() bool {
+	return s.TargetError > 0 && s.Segments == 0 && s.Epochs == 0 && s.LBFGS == 0 && s.LM == 0 && s.Retries == 0
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -36,8 +37,8 @@ func usagef(format string, args ...any) error {
 const usageText = `hnnsolve: data-free Hamiltonian neural networks (Mattheakis et al., Sec. III)
 
 Usage:
-  hnnsolve demo [flags]                   the oscillator of Fig. 3 three ways (paper's, improved,
-                                          accurate settings) against the paper and symplectic Euler
+  hnnsolve demo [flags]                   the oscillator of Fig. 3 three ways (paper's, improved
+                                          settings, -accurate recipe) against the paper and symplectic Euler
   hnnsolve reproduce EXPERIMENT [flags]   reproduce an experiment of Sec. III
   hnnsolve solve -system NAME [flags]     solve any built-in system
   hnnsolve solve -H 'EXPR' -z0 a,b,...    solve the system of a Hamiltonian given as text
@@ -83,8 +84,16 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
                      the retries of its segment stop (default 0: every
                      retry runs)
   -target-loss L     stop Adam when the loss falls below L (default 0: never)
-  -target-error E    stop Adam when the error figure of -target-check falls
-                     below E (default 0: never; needs -segments 1)
+  -target-error E    the error wanted. Alone (without -segments, -epochs, -lm,
+                     -lbfgs and -retries) it drives the whole
+                     recipe: a chain of 2x8 networks whose segment lengths,
+                     retries and Levenberg-Marquardt steps are chosen so that
+                     the integrated Eq. 18 estimate over the interval meets E
+                     (see hnnsolve.Settings.TargetError; summary.json
+                     "recipe" records the decisions; exit status 1, with the
+                     outputs written, when it is not met). With those flags
+                     it stops Adam of a single network when the error figure
+                     of -target-check falls below E (needs -segments 1)
   -target-check C    figure for -target-error: eq18 (default), gronwall, eq22
                      or transfer
   -check-every N     check -target-error every N epochs (default 500)
@@ -113,20 +122,13 @@ Flags (reproduce, solve, ablation; flags may follow the experiment name):
 On SIGINT or SIGTERM a run stops within one epoch, writes a final checkpoint
 (with -checkpoint) and the outputs of what it trained, and exits with status 1.
 Only for reproduce:
-  -accurate          use the experiment's "accurate" preset instead of the
-                     paper's settings: a chain of small networks (2x8) on
-                     segments of length ~0.5 (~1 for the long runs),
-                     K=50 per segment, 2000 Adam epochs (1500 for
-                     oscillator-long) with β (0.9, 0.999)
-                     and lr decaying to 1e-4, then Levenberg-Marquardt on
-                     100 times (800 steps and λ = 1 for the oscillator,
-                     400 and λ = 0 for Hénon-Heiles), no L-BFGS, each segment
-                     retried up to 5 times (2 for oscillator-long) while its
-                     loss is above 1e-10,
-                     symplectic Euler at 10·K; output into
-                     out/EXPERIMENT-accurate/ (the presets are a table in
-                     experiments.go). Flags given explicitly still win;
-                     -target-error needs -segments 1.
+  -accurate          shorthand for -target-error 1e-6 (1e-5 for
+                     oscillator-long and henon-heiles-long): the library's
+                     recipe (see -target-error) instead of the paper's
+                     settings; output into out/EXPERIMENT-accurate/. It
+                     takes no -target-error, -segments, -epochs, -lm,
+                     -lbfgs nor -retries; the other flags apply as with
+                     -target-error.
 Only for solve:
   -system NAME       built-in system (see hnnsolve systems)
   -H EXPR            instead of -system, the Hamiltonian as text, e.g.
@@ -168,8 +170,9 @@ there are cores, into OUT/paper, OUT/improved and OUT/accurate, and prints
 one table of the three against the paper's figure and symplectic Euler):
   -out DIR           output directory (default out/demo)
   -epochs-scale F    multiply every Adam epoch count and refinement step
-                     count by F (default 1; e.g. 0.001 for a quick look at
-                     the outputs, whose figures then mean little)
+                     count by F and divide the accurate run's target by F
+                     (at most 0.1) (default 1; e.g. 0.001 for a quick look
+                     at the outputs, whose figures then mean little)
   -seed N, -device D, -quiet   as above
 
 Output: loss.png, trajectory.png, energy.png, error.png, residual.png,
@@ -452,6 +455,11 @@ func parseFloats(name, s string) ([]float64, error) {
 // apply overrides the experiment's settings (the paper's or a preset's)
 // with the flags given and fills in the defaults that depend on them.
 func (o *options) apply(c *config) error {
+	if o.recipe() {
+		// -target-error alone: the library's recipe (hnnsolve.Settings.
+		// TargetError) chooses the training; only the flags given apply.
+		c.settings, c.recipe, c.preset = hnnsolve.Settings{}, true, "recipe"
+	}
 	s := &c.settings
 	intFlags := []struct {
 		name string
@@ -492,6 +500,9 @@ func (o *options) apply(c *config) error {
 	s.Device, _ = hnnsolve.ParseDevice(o.device)
 	s.Checkpoint = hnnsolve.Checkpoint{Path: o.checkpoint, Every: o.checkpointEvery}
 	c.resume = o.resume
+	if c.recipe {
+		return o.applyRecipe(c)
+	}
 	if s.Segments < 1 {
 		s.Segments = 1
 	}
@@ -536,6 +547,76 @@ func (o *options) apply(c *config) error {
 		s.CheckEvery = hnnsolve.DefaultCheckEvery
 	}
 	c.dense = defaultDense(s.Points, s.Segments)
+	if o.set["dense"] {
+		c.dense = o.dense
+	}
+	c.quiet = o.quiet
+	return nil
+}
+
+// fixedFlags are the flags that fix the training: any of them given turns
+// -target-error from the recipe's target into a single network's stop.
+var fixedFlags = []string{"segments", "epochs", "lm", "lbfgs", "retries"}
+
+// recipe reports that -target-error is to drive the library's recipe: it is
+// given (> 0) and none of fixedFlags is.
+func (o *options) recipe() bool {
+	if !o.set["target-error"] || !(o.targetError > 0) {
+		return false
+	}
+	for _, f := range fixedFlags {
+		if o.set[f] {
+			return false
+		}
+	}
+	return true
+}
+
+// accurateOptions returns the options of reproduce name -accurate: those
+// of o with -target-error accurateTargets[name], so that the run is the
+// recipe's. It refuses -target-error and the fixedFlags, which would
+// make -accurate mean something else.
+func (o *options) accurateOptions(name string) (*options, error) {
+	for _, f := range append([]string{"target-error"}, fixedFlags...) {
+		if o.set[f] {
+			return nil, usagef("flag -accurate is the recipe with -target-error %g for %s (1e-6, 1e-5 for the long runs) and takes no -%s; give -target-error E and the flags instead", accurateTargets[name], name, f)
+		}
+	}
+	a := *o
+	a.set = maps.Clone(o.set)
+	a.set["target-error"], a.targetError, a.accurate = true, accurateTargets[name], false
+	return &a, nil
+}
+
+// applyRecipe applies the rest of the flags given for the recipe; the
+// library fills in the others.
+func (o *options) applyRecipe(c *config) error {
+	s := &c.settings
+	if o.set["points"] {
+		s.Points = o.points
+	}
+	if o.set["hidden"] {
+		h, err := parseHidden(o.hidden)
+		if err != nil {
+			return err
+		}
+		s.Hidden = h
+	}
+	if o.set["lambda"] {
+		s.Energy = o.lambda
+	}
+	if o.set["perturb"] {
+		s.Perturb = o.perturb
+	}
+	s.Activation, _ = hnnsolve.ParseActivation(o.activation)
+	s.Param, _ = hnnsolve.ParseParam(o.param)
+	s.Seed = o.seed
+	if o.set["euler-factor"] {
+		c.eulerFactor = o.eulerFactor
+	}
+	// The segments are not known before training: about 200 points per
+	// unit of time.
+	c.dense = min(maxDense, max(1000, int(200*(c.t1-c.t0))))
 	if o.set["dense"] {
 		c.dense = o.dense
 	}
@@ -605,14 +686,18 @@ func cmdReproduce(args []string, stdout, stderr io.Writer) error {
 }
 
 // experimentConfig is the run of reproduce NAME with the flags o (checked):
-// the paper's settings or, with -accurate, the preset, then the flags.
+// the paper's settings, then the flags; with -accurate the recipe's run of
+// -target-error accurateTargets[name], named NAME-accurate.
 func experimentConfig(name string, o *options) (*config, error) {
 	c, err := experiments[name].config(name)
 	if err != nil {
 		return nil, err
 	}
 	if o.accurate {
-		c.applyPreset(accuratePresets[name])
+		if o, err = o.accurateOptions(name); err != nil {
+			return nil, err
+		}
+		c.name += "-accurate"
 	}
 	if err := c.setFormulation(o.formulation); err != nil {
 		return nil, err

@@ -151,11 +151,13 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("table rows %q, want the header and 6 rows", cells)
 	}
 	rows := cells[1:]
+	acc := readSummary(t, filepath.Join(dir, "accurate"))
+	set := acc["settings"].(map[string]any)
 	labels := []string{
 		"paper (Mattheakis et al., Fig. 3)",
 		"HNN, paper's settings (2×50, 50 epochs)",
 		"HNN, improved (λ = 1, lr → 8e-5)",
-		"HNN, accurate (25 segments of 2×8, Adam + LM)",
+		fmt.Sprintf("HNN, accurate: target 0.001 (%v segments of 2×8)", set["segments"]),
 		"symplectic Euler, K = 200 points",
 		"symplectic Euler, 100K = 20000 points",
 	}
@@ -202,12 +204,10 @@ func TestDemo(t *testing.T) {
 	if set := readSummary(t, filepath.Join(dir, "improved"))["settings"].(map[string]any); set["learn_rate_final"] != 8e-5 {
 		t.Errorf("improved: settings %v", set)
 	}
-	acc := readSummary(t, filepath.Join(dir, "accurate"))
-	set := acc["settings"].(map[string]any)
-	p := accuratePresets["oscillator"]
-	if acc["preset"] != "accurate" || set["segments"] != 25.0 || set["epochs"] != 2.0 || set["lm"] != 1.0 ||
-		set["retries"] != float64(p.Retries) || set["lambda"] != p.Energy || set["points"] != float64(p.Points) {
-		t.Errorf("accurate: preset %v, settings %v", acc["preset"], set)
+	// -accurate is the recipe; -epochs-scale 0.001 made its target 1e-3.
+	if rc, _ := acc["recipe"].(map[string]any); acc["preset"] != "recipe" || rc == nil || rc["target"] != 1e-3 || rc["met"] != true ||
+		set["segments"].(float64) < 1 || set["lambda"] != 1.0 || set["points"] != 50.0 {
+		t.Errorf("accurate: preset %v, recipe %v, settings %v", acc["preset"], acc["recipe"], set)
 	}
 
 	// The top folder: summary.json with the table's figures, and a page
@@ -259,7 +259,8 @@ func TestDemo(t *testing.T) {
 
 // TestDemoConfigs checks that the demo's runs are the README's three
 // commands (reproduce oscillator, the same with -lambda 1 -lr-final 8e-5,
-// and with -accurate) and that -epochs-scale scales every count.
+// and with -accurate, the recipe) and that -epochs-scale scales every
+// count and divides the recipe's target.
 func TestDemoConfigs(t *testing.T) {
 	for _, scale := range []float64{1, 0.01} {
 		cfgs, err := demoConfigs(demoOptions{out: "x", scale: scale, device: "cpu", seed: 4})
@@ -268,18 +269,21 @@ func TestDemoConfigs(t *testing.T) {
 		}
 		n := func(v int) int { return max(1, int(math.Round(float64(v)*scale))) }
 		for i, want := range []struct {
-			name                string
-			epochs, lm, seg     int
-			hidden              []int
-			lambda, lrFin, beta float64
+			name                        string
+			epochs, lm, seg             int
+			hidden                      []int
+			lambda, lrFin, beta, target float64
+			recipe                      bool
 		}{
-			{"oscillator-paper", n(50000), 0, 1, []int{50, 50}, 0, 0, 0.999},
-			{"oscillator-improved", n(50000), 0, 1, []int{50, 50}, 1, 8e-5, 0.999},
-			{"oscillator-accurate", n(2000), n(800), 25, []int{8, 8}, 1, 1e-4, 0.9},
+			{"oscillator-paper", n(50000), 0, 1, []int{50, 50}, 0, 0, 0.999, 0, false},
+			{"oscillator-improved", n(50000), 0, 1, []int{50, 50}, 1, 8e-5, 0.999, 0, false},
+			// The recipe: zero settings but the target, divided by the scale.
+			{"oscillator-accurate", 0, 0, 0, nil, 0, 0, 0, 1e-6 / scale, true},
 		} {
 			c, s := cfgs[i], cfgs[i].settings
 			if c.name != want.name || s.Epochs != want.epochs || s.LM != want.lm || s.Segments != want.seg || !slices.Equal(s.Hidden, want.hidden) ||
 				s.Energy != want.lambda || s.LearnRateFinal != want.lrFin || s.Beta1 != want.beta || s.Seed != 4 ||
+				s.TargetError != want.target || c.recipe != want.recipe ||
 				c.out != filepath.Join("x", demoRuns[i].dir) || c.t1 != 4*math.Pi || !slices.Equal(c.z0, []float64{1.3, 1}) {
 				t.Errorf("scale %v: run %d = %+v, settings %+v; want %+v", scale, i, c, s, want)
 			}

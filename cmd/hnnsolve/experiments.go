@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -47,67 +48,14 @@ var experiments = map[string]experiment{
 	},
 }
 
-// preset replaces the paper's settings of an experiment (reproduce
-// -accurate). Every field is used as written; a zero value takes the
-// library's default (for instance LM 0: no Levenberg-Marquardt stage,
-// RefinePoints 0: 4×Points, Energy 0: no regulariser).
-type preset struct {
-	Points                    int   // K per segment
-	Hidden                    []int // hidden layer widths
-	Epochs                    int   // Adam steps per segment
-	LearnRate, LearnRateFinal float64
-	Beta1, Beta2              float64
-	Energy                    float64 // λ
-	LBFGS, LM, RefinePoints   int
-	Retries                   int
-	RetryLoss                 float64
-	// SegmentLength sets Segments = round((T-T0)/SegmentLength), at least
-	// 1 (0: one segment).
-	SegmentLength float64
-	// EulerFactor replaces the experiment's F of symplectic Euler at F·K
-	// points (0: keep it). K counts the times of all segments, so the
-	// paper's F = 100 would make the Euler run and its CSV file large.
-	EulerFactor int
-}
-
-// accuratePresets are the settings of reproduce -accurate, per experiment.
-// Edit them here; explicit flags still override them.
-var accuratePresets = map[string]preset{
-	// Chains of small networks (2×8) fitted by Adam then Levenberg-Marquardt,
-	// retrying a segment whose loss stays above 1e-10 (see the README for
-	// the measurements behind these choices).
-	"oscillator":        accurate(0.5, 2000, 800, 5, 1),
-	"oscillator-long":   accurate(1, 1500, 800, 2, 1),
-	"henon-heiles":      accurate(0.5, 2000, 400, 5, 0),
-	"henon-heiles-long": accurate(1, 2000, 400, 5, 0),
-}
-
-func accurate(segmentLength float64, epochs, lm, retries int, lambda float64) preset {
-	return preset{
-		Points: 50, Hidden: []int{8, 8}, Epochs: epochs, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, LM: lm, Energy: lambda, RefinePoints: 100, Retries: retries, RetryLoss: 1e-10,
-		SegmentLength: segmentLength, EulerFactor: 10,
-	}
-}
-
-// applyPreset replaces the settings of c by p and names the run
-// NAME-accurate (its default output directory too).
-func (c *config) applyPreset(p preset) {
-	s := &c.settings
-	s.Points, s.Hidden, s.Epochs = p.Points, slices.Clone(p.Hidden), p.Epochs
-	s.LearnRate, s.LearnRateFinal = p.LearnRate, p.LearnRateFinal
-	s.Beta1, s.Beta2, s.Energy = p.Beta1, p.Beta2, p.Energy
-	s.LBFGS, s.LM, s.RefinePoints = p.LBFGS, p.LM, p.RefinePoints
-	s.Retries, s.RetryLoss = p.Retries, p.RetryLoss
-	s.Segments = 1
-	if p.SegmentLength > 0 {
-		s.Segments = max(1, int(math.Round((c.t1-c.t0)/p.SegmentLength)))
-	}
-	if p.EulerFactor > 0 {
-		c.eulerFactor = p.EulerFactor
-	}
-	c.name += "-accurate"
-	c.preset = "accurate"
+// accurateTargets are the targets of reproduce -accurate, a shorthand for
+// -target-error E: the library's recipe (hnnsolve.Settings.TargetError)
+// with E = 1e-6 on [0, 4π] and [0, 6π], 1e-5 on the long runs.
+var accurateTargets = map[string]float64{
+	"oscillator":        1e-6,
+	"oscillator-long":   1e-5,
+	"henon-heiles":      1e-6,
+	"henon-heiles-long": 1e-5,
 }
 
 // experimentNames returns the experiments in the paper's order.
@@ -119,7 +67,8 @@ func experimentNames() []string {
 type config struct {
 	name        string
 	figures     string
-	preset      string // "paper", "accurate" or "" (solve)
+	preset      string // "paper", "recipe" or "" (solve)
+	recipe      bool   // -target-error alone: the library's recipe trains
 	sys         systems.System
 	z0          []float64
 	t0, t1      float64
@@ -265,12 +214,32 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 		return nil, usageError{err}
 	}
 	set := c.settings
-	prog := newProgress(c.name, set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
-	set.Progress, set.ProgressEvery = prog.update, prog.every
+	var prog *progress
+	if c.recipe {
+		// Epochs and segments are the recipe's: no progress bar, one line
+		// when training starts (not before a device or settings error).
+		if !c.quiet {
+			var once sync.Once
+			set.Progress = func(hnnsolve.Progress) {
+				once.Do(func() {
+					fmt.Fprintf(stderr, "%s: training by the TargetError recipe, target %g\n", c.name, set.TargetError)
+				})
+			}
+		}
+	} else {
+		prog = newProgress(c.name, set.Epochs, set.Segments, set.Retries, stderr, c.quiet)
+		set.Progress, set.ProgressEvery = prog.update, prog.every
+	}
 	sol, err := train(c, &set)
-	prog.finish()
+	if prog != nil {
+		prog.finish()
+	}
 	interrupted := err != nil && sol != nil && signals.Err() != nil
-	if err != nil && !interrupted {
+	var missed error // the target of the recipe not reached: outputs, then the error
+	if err != nil && sol != nil && errors.Is(err, hnnsolve.ErrTarget) {
+		missed = err
+	}
+	if err != nil && !interrupted && missed == nil {
 		return nil, solveError(c, err)
 	}
 	if interrupted {
@@ -288,6 +257,10 @@ func solveAndWrite(c *config, stderr io.Writer) (*results, error) {
 	}
 	if err := writeOutputs(r); err != nil {
 		return nil, err
+	}
+	if missed != nil {
+		printTable(stderr, r)
+		return nil, fmt.Errorf("%s: %w; the outputs are in %s", c.name, missed, c.out)
 	}
 	if interrupted {
 		msg := fmt.Sprintf("%s: interrupted after %d epochs; the outputs in %s cover [%g, %g]", c.name, sol.EpochsRun, c.out, c.t0, c.t1)
@@ -392,7 +365,8 @@ func evaluate(c *config, sol *hnnsolve.Solution) (*results, error) {
 	if _, ok := c.sys.(integrate.Separable); ok {
 		// K counts the collocation times of all segments.
 		var err error
-		k := c.settings.Points * max(1, c.settings.Segments)
+		ss := sol.Settings()
+		k := ss.Points * max(1, ss.Segments)
 		if r.eulerK, err = runEuler(c, "K", k); err != nil {
 			return nil, err
 		}

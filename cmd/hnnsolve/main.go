@@ -18,9 +18,10 @@
 // -lambda 1 -lr-final 8e-5 and with -accurate, concurrently, into
 // out/demo/{paper,improved,accurate}/, and prints one table of the three
 // against the paper's figure and symplectic Euler. With -accurate,
-// reproduce replaces the paper's settings by a preset per experiment
-// (accuratePresets in experiments.go: chains of small networks, Adam then
-// Levenberg-Marquardt) and writes to out/EXPERIMENT-accurate/.
+// reproduce is -target-error 1e-6 (1e-5 for the long runs): the library's
+// TargetError recipe (a chain of small networks, Adam then
+// Levenberg-Marquardt, chosen as it goes) instead of the paper's settings,
+// written to out/EXPERIMENT-accurate/.
 // Run "hnnsolve help" for the flags.
 package main
 

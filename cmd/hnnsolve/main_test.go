@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,7 +131,8 @@ func approx(a, b, rel float64) bool {
 var summaryKeys = []string{
 	"experiment", "epochs_run", "train_seconds", "final_loss", "max_abs_error",
 	"max_abs_error_per_coordinate", "max_energy_error", "ell_max", "sigma_min",
-	"bound_eq22", "estimate_eq18", "bound_gronwall", "euler_K_max_abs_error", "settings",
+	"estimate_eq22", "estimate_eq18", "bound_gronwall", "bound_certified", "bound_certified_status",
+	"bound_certified_assumptions", "estimate_sampled_tube", "euler_K_max_abs_error", "settings",
 	"preset", "stages", "segments", "target", "best_loss", "formulation",
 }
 
@@ -311,12 +312,18 @@ func checkRun(t *testing.T, dir string, w wantRun) {
 			t.Errorf("ell_max = %v, bounds.csv gives %v", ell, want)
 		}
 		sigma := number(t, s, "sigma_min")
-		if b, ok := s["bound_eq22"].(float64); ok {
+		if b, ok := s["estimate_eq22"].(float64); ok {
 			if !approx(b, ell/sigma, 1e-12) {
-				t.Errorf("bound_eq22 = %v, ell_max/sigma_min = %v", b, ell/sigma)
+				t.Errorf("estimate_eq22 = %v, ell_max/sigma_min = %v", b, ell/sigma)
 			}
-		} else if s["bound_eq22_vacuous"] != true {
-			t.Errorf("bound_eq22 = %v but not vacuous", s["bound_eq22"])
+			// eq22_holds says whether the estimate is above the largest
+			// component error, never assumed.
+			holds, ok := s["eq22_holds"].(bool)
+			if !ok || holds != (b >= number(t, s, "max_abs_error")) {
+				t.Errorf("eq22_holds = %v with estimate_eq22 %v and max_abs_error %v", s["eq22_holds"], b, s["max_abs_error"])
+			}
+		} else if s["estimate_eq22_vacuous"] != true {
+			t.Errorf("estimate_eq22 = %v but not vacuous", s["estimate_eq22"])
 		}
 		if got, want := number(t, s, "estimate_eq18"), maxAbs(bd.col(t, "estimate_eq18_norm")); !approx(got, want, 1e-12) {
 			t.Errorf("estimate_eq18 = %v, bounds.csv gives %v", got, want)
@@ -327,6 +334,16 @@ func checkRun(t *testing.T, dir string, w wantRun) {
 			}
 		} else if s["bound_gronwall_vacuous"] != true {
 			t.Errorf("bound_gronwall = %v but not vacuous", s["bound_gronwall"])
+		}
+		// The certified bound, when there is one, is above the true error
+		// norm, and is the maximum of its bounds.csv column.
+		if b, ok := s["bound_certified"].(float64); ok {
+			if tn := number(t, s, "true_error_max_norm"); b < tn || s["bound_certified_holds"] != true {
+				t.Errorf("bound_certified = %v below the true error %v (holds %v)", b, tn, s["bound_certified_holds"])
+			}
+			if want := maxAbs(bd.col(t, "bound_certified")); !approx(b, want, 1e-12) {
+				t.Errorf("bound_certified = %v, bounds.csv gives %v", b, want)
+			}
 		}
 		// The true error norm is at least the largest component error.
 		if tn := maxAbs(bd.col(t, "true_error_norm")); tn < number(t, s, "max_abs_error")*(1-1e-9) {
@@ -383,7 +400,7 @@ func TestReproduceAll(t *testing.T) {
 			}
 		})
 	}
-	for _, want := range []string{"max abs error", "ell_max", "bound Eq. 22", "Euler 100K (20000 points)", "Euler 10K (1000 points)"} {
+	for _, want := range []string{"max abs error", "ell_max", "estimate Eq. 22 (not a bound)", "Euler 100K (20000 points)", "Euler 10K (1000 points)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout has no %q:\n%s", want, stdout)
 		}
@@ -617,7 +634,8 @@ func TestErrors(t *testing.T) {
 		{"negative target-error", []string{"reproduce", "oscillator", "-target-error", "-1e-3"}, "-target-error"},
 		{"inf target-error", []string{"solve", "-system", "harmonic", "-target-error", "Inf"}, "-target-error"},
 		{"target-error with segments", []string{"reproduce", "oscillator", "-target-error", "1e-3", "-segments", "2", "-out", out}, "-target-error"},
-		{"target-error with accurate", []string{"reproduce", "all", "-accurate", "-target-error", "1e-3", "-out", out}, "-segments 1"},
+		{"target-error with accurate", []string{"reproduce", "all", "-accurate", "-target-error", "1e-3", "-out", out}, "takes no -target-error"},
+		{"epochs with accurate", []string{"reproduce", "oscillator", "-accurate", "-epochs", "10", "-out", out}, "takes no -epochs"},
 		{"bad target-check", []string{"reproduce", "oscillator", "-target-check", "eq19"}, "-target-check"},
 		{"zero check-every", []string{"reproduce", "oscillator", "-check-every", "0"}, "-check-every"},
 		{"negative target-loss", []string{"solve", "-system", "harmonic", "-target-loss", "-1"}, "-target-loss"},
@@ -737,7 +755,7 @@ func TestAnalysisFailure(t *testing.T) {
 	}
 	checkRun(t, c.out, wantRun{name: "oscillator", coords: []string{"x", "p"}, eulerLabel: "100K", points: 20, epochs: 5, z0: c.z0})
 	s := readSummary(t, c.out)
-	for _, k := range []string{"ell_max", "sigma_min", "bound_eq22", "estimate_eq18", "bound_gronwall"} {
+	for _, k := range []string{"ell_max", "sigma_min", "estimate_eq22", "estimate_eq18", "bound_gronwall"} {
 		if s[k] != nil {
 			t.Errorf("%s = %v, want null", k, s[k])
 		}
@@ -755,86 +773,52 @@ func TestAnalysisFailure(t *testing.T) {
 	}
 }
 
-// TestAccurate runs the accurate preset, scaled down by explicit flags
-// (small networks, two segments, L-BFGS instead of Levenberg-Marquardt, no
-// retries), into its default output directory.
-func TestAccurate(t *testing.T) {
-	t.Chdir(t.TempDir())
-	code, stdout, stderr := runCmd(t, "reproduce", "oscillator", "-accurate", "-epochs", "20", "-lbfgs", "5", "-lm", "0",
-		"-retries", "0", "-segments", "2", "-points", "20", "-refine-points", "40", "-hidden", "8,8")
-	if code != 0 {
-		t.Fatalf("exit %d, stderr %s", code, stderr)
-	}
-	p := accuratePresets["oscillator"]
-	dir := filepath.Join("out", "oscillator-accurate")
-	checkRun(t, dir, wantRun{name: "oscillator-accurate", coords: []string{"x", "p"}, eulerLabel: fmt.Sprintf("%dK", p.EulerFactor),
-		points: 20, epochs: 20, hidden: []float64{8, 8}, lambda: p.Energy, z0: []float64{1.3, 1}, segments: 2, learnRate: p.LearnRate})
-	s := readSummary(t, dir)
-	if s["preset"] != "accurate" || s["target"] != nil {
-		t.Errorf("preset = %v, target = %v", s["preset"], s["target"])
-	}
-
-	// Two segments of Adam then L-BFGS, one try each.
-	stages, _ := s["stages"].([]any)
-	want := []struct {
-		seg  float64
-		name string
-	}{{0, "adam"}, {0, "lbfgs"}, {1, "adam"}, {1, "lbfgs"}}
-	if len(stages) != len(want) {
-		t.Fatalf("stages = %v, want %v", s["stages"], want)
-	}
-	for i, w := range want {
-		st := stages[i].(map[string]any)
-		if st["segment"] != w.seg || st["name"] != w.name || st["try"] != 0.0 {
-			t.Errorf("stage %d = %v, want segment %v try 0 %s", i, st, w.seg, w.name)
+// TestAccurateShorthand checks that reproduce X -accurate is the run of
+// reproduce X -target-error E (E = 1e-6, 1e-5 for the long runs: the
+// recipe, whose accuracy the library's TestRecipeTargetError checks) with
+// the other flags given, named X-accurate, for every experiment and for
+// all; and that the flags that would make it something else are refused.
+func TestAccurateShorthand(t *testing.T) {
+	want := map[string]float64{"oscillator": 1e-6, "oscillator-long": 1e-5, "henon-heiles": 1e-6, "henon-heiles-long": 1e-5}
+	parse := func(args ...string) *options {
+		t.Helper()
+		var o options
+		if _, err := parseArgs(newFlagSet("reproduce", &o), args, &o); err != nil {
+			t.Fatal(err)
 		}
-		it := number(t, st, "iterations")
-		if (w.name == "adam" && it != 20) || (w.name == "lbfgs" && (it < 1 || it > 5)) {
-			t.Errorf("stage %d: %v iterations", i, it)
+		if err := o.check(); err != nil {
+			t.Fatal(err)
 		}
-		if number(t, st, "loss_after") <= 0 || number(t, st, "loss_before") <= 0 || number(t, st, "evals") < 1 || st["status"] == "" {
-			t.Errorf("stage %d = %v", i, st)
+		return &o
+	}
+	// One options value for all four, as reproduce all uses it.
+	acc := parse("-accurate", "-points", "30", "-seed", "3")
+	for _, name := range experimentNames() {
+		a, err := experimentConfig(name, acc)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if w.name == "lbfgs" && number(t, st, "loss_after") > number(t, st, "loss_before") {
-			t.Errorf("L-BFGS raised the loss: %v", st)
+		b, err := experimentConfig(name, parse("-target-error", strconv.FormatFloat(want[name], 'g', -1, 64), "-points", "30", "-seed", "3"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.name != name+"-accurate" || outDir(acc, a.name, false) != filepath.Join("out", name+"-accurate") ||
+			!a.recipe || a.preset != "recipe" || a.settings.TargetError != want[name] || a.settings.Points != 30 || a.settings.Seed != 3 {
+			t.Errorf("%s -accurate: config %+v", name, a)
+		}
+		a.name = b.name
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: -accurate gives %+v, -target-error %g gives %+v", name, a, want[name], b)
 		}
 	}
-	if best := number(t, s, "best_loss"); best != number(t, stages[2].(map[string]any), "loss_after") {
-		t.Errorf("best_loss = %v, the last Adam stage kept %v", best, stages[2])
+	if acc.set["target-error"] || !acc.accurate {
+		t.Errorf("-accurate changed the options it was given: %+v", acc)
 	}
-	b, _ := s["segments"].([]any)
-	if len(b) != 3 || b[0] != 0.0 || !approx(b[1].(float64), 2*math.Pi, 1e-12) || b[2] != 4*math.Pi {
-		t.Errorf("segments = %v, want [0, 2π, 4π]", s["segments"])
-	}
-
-	// The preset, overridden by the flags given.
-	set := s["settings"].(map[string]any)
-	for k, v := range map[string]any{
-		"beta1": p.Beta1, "beta2": p.Beta2, "learn_rate_final": p.LearnRateFinal, "lbfgs": 5.0, "lm": 0.0, "refine_points": 40.0,
-		"segments": 2.0, "retries": 0.0, "retry_loss": p.RetryLoss, "target_loss": 0.0, "target_error": 0.0, "target_check": "eq18",
-		"check_every": float64(hnnsolve.DefaultCheckEvery), "euler_factor": float64(p.EulerFactor), "dense_points": 400.0,
-	} {
-		if set[k] != v {
-			t.Errorf("settings.%s = %v, want %v", k, set[k], v)
-		}
-	}
-	if p := number(t, set, "perturb"); !approx(p, 3*2*math.Pi/19, 1e-12) {
-		t.Errorf("perturb = %v, want 3 L/(K-1) for segments of length L = 2π", p)
-	}
-
-	for _, w := range []string{"oscillator-accurate (Fig. 2, 3)", "2 of length 6.283", "stage adam (segment 0)",
-		"stage lbfgs (segment 1)", "L-BFGS 5, Levenberg-Marquardt 0, on 40 times",
-		fmt.Sprintf("Euler %dK (%d points)", p.EulerFactor, p.EulerFactor*40)} {
-		if !strings.Contains(stdout, w) {
-			t.Errorf("stdout has no %q:\n%s", w, stdout)
-		}
-	}
-	if strings.Contains(stdout, "retries") || strings.Contains(stdout, "try") {
-		t.Errorf("stdout mentions retries with -retries 0:\n%s", stdout)
-	}
-	for _, w := range []string{"training 2 segments for 20 epochs each\n", "epoch 40/40  segment 2/2"} {
-		if !strings.Contains(stderr, w) {
-			t.Errorf("stderr has no %q:\n%s", w, stderr)
+	for _, f := range []string{"-target-error 1e-3", "-segments 2", "-epochs 10", "-lm 5", "-lbfgs 5", "-retries 1"} {
+		o := parse(append([]string{"-accurate"}, strings.Fields(f)...)...)
+		_, err := experimentConfig("oscillator", o)
+		if err == nil || !strings.Contains(err.Error(), "takes no "+strings.Fields(f)[0]) {
+			t.Errorf("-accurate %s: err = %v", f, err)
 		}
 	}
 }
@@ -895,92 +879,38 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-// TestAccuratePresets checks that reproduce -accurate applies the preset
-// of every experiment as the table in experiments.go gives it, and that
-// explicit flags win over it.
-func TestAccuratePresets(t *testing.T) {
-	for _, name := range experimentNames() {
-		p, ok := accuratePresets[name]
-		if !ok {
-			t.Errorf("no accurate preset for %s", name)
-			continue
-		}
-		c, err := experiments[name].config(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		paperEuler := c.eulerFactor
-		c.applyPreset(p)
-		o := options{activation: "sin", param: "exponential", lr: 8e-3, targetCheck: "eq18", set: map[string]bool{}}
-		if err := o.apply(c); err != nil {
-			t.Fatal(err)
-		}
-		s := c.settings
-
-		// Segments of about the preset's length.
-		segs := 1
-		if p.SegmentLength > 0 {
-			segs = max(1, int(math.Round((c.t1-c.t0)/p.SegmentLength)))
-			if l := (c.t1 - c.t0) / float64(segs); segs > 1 && math.Abs(l-p.SegmentLength) > p.SegmentLength/2 {
-				t.Errorf("%s: segments of length %v, preset %v", name, l, p.SegmentLength)
-			}
-		}
-		euler := p.EulerFactor
-		if euler == 0 {
-			euler = paperEuler
-		}
-		refine := p.RefinePoints
-		if refine == 0 {
-			refine = 4 * p.Points
-		}
-		if s.Segments != segs || s.Points != p.Points || !slices.Equal(s.Hidden, p.Hidden) || s.Epochs != p.Epochs ||
-			s.LBFGS != p.LBFGS || s.LM != p.LM || s.RefinePoints != refine || s.Retries != p.Retries || s.RetryLoss != p.RetryLoss ||
-			s.Beta1 != p.Beta1 || s.Beta2 != p.Beta2 || s.LearnRate != p.LearnRate || s.LearnRateFinal != p.LearnRateFinal ||
-			s.Energy != p.Energy || c.eulerFactor != euler ||
-			c.name != name+"-accurate" || c.preset != "accurate" || outDir(&o, c.name, false) != filepath.Join("out", name+"-accurate") ||
-			c.dense != min(10*p.Points*segs, max(10*p.Points, maxDense)) {
-			t.Errorf("%s: preset %+v gives config %+v settings %+v", name, p, c, s)
-		}
-		// The library's default perturbation, per segment.
-		if want := 3 * (c.t1 - c.t0) / float64(segs) / float64(p.Points-1); math.Abs(s.Perturb-want) > 1e-12*want {
-			t.Errorf("%s: perturb %v, want %v", name, s.Perturb, want)
-		}
-		// The settings do not share the table's slices.
-		if len(s.Hidden) > 0 {
-			s.Hidden[0]++
-			if slices.Equal(s.Hidden, accuratePresets[name].Hidden) {
-				t.Errorf("%s: settings share the preset's hidden widths", name)
-			}
-		}
+// TestTargetErrorRecipe: -target-error alone hands the training to the
+// library's recipe: summary.json records it and its decisions, the
+// certified bound holds, and a target out of reach exits 1 with the outputs
+// written.
+func TestTargetErrorRecipe(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, _, stderr := runCmd(t, "reproduce", "oscillator", "-target-error", "1e-3", "-points", "20", "-hidden", "6,6", "-quiet")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	s := readSummary(t, filepath.Join("out", "oscillator"))
+	rc, _ := s["recipe"].(map[string]any)
+	if s["preset"] != "recipe" || rc == nil || rc["met"] != true || number(t, rc, "target") != 1e-3 {
+		t.Fatalf("preset %v, recipe %v", s["preset"], s["recipe"])
+	}
+	segs, _ := rc["segments"].([]any)
+	b, _ := s["segments"].([]any)
+	if len(segs) == 0 || len(b) != len(segs)+1 {
+		t.Errorf("recipe has %d segments, the run %d boundaries", len(segs), len(b))
+	}
+	if e := number(t, s, "true_error_max_norm"); e > 2e-3 {
+		t.Errorf("true error %v with -target-error 1e-3", e)
+	}
+	if bc, ok := s["bound_certified"].(float64); !ok || bc < number(t, s, "true_error_max_norm") || s["bound_certified_status"] != "certified" {
+		t.Errorf("bound_certified %v (%v) against the true error %v", s["bound_certified"], s["bound_certified_status"], s["true_error_max_norm"])
 	}
 
-	name := "henon-heiles"
-	p := accuratePresets[name]
-	c, _ := experiments[name].config(name)
-	c.applyPreset(p)
-	o := options{activation: "sin", param: "exponential", lr: 8e-3, lrFin: 0, beta1: 0.99, lambda: 0.25, segments: 1,
-		points: 30, hidden: "4,4,4", lm: 7, retries: 3, retryLoss: 1e-6,
-		targetCheck: "gronwall", targetError: 1e-2, checkEvery: 100,
-		set: map[string]bool{"lr-final": true, "beta1": true, "lambda": true, "segments": true, "target-error": true, "check-every": true,
-			"points": true, "hidden": true, "lm": true, "retries": true, "retry-loss": true}}
-	if err := o.apply(c); err != nil {
-		t.Fatal(err)
+	code, _, stderr = runCmd(t, "reproduce", "oscillator", "-target-error", "1e-14", "-points", "10", "-hidden", "4", "-quiet", "-out", "miss")
+	if code != 1 || !strings.Contains(stderr, "target error not reached") {
+		t.Fatalf("unreachable target: exit %d, stderr %s", code, stderr)
 	}
-	s := c.settings
-	refine := p.RefinePoints
-	if refine == 0 {
-		refine = 4 * 30
-	}
-	if s.LearnRateFinal != 0 || s.Beta1 != 0.99 || s.Energy != 0.25 || s.Segments != 1 || s.Points != 30 ||
-		!slices.Equal(s.Hidden, []int{4, 4, 4}) || s.LM != 7 || s.Retries != 3 || s.RetryLoss != 1e-6 ||
-		s.TargetError != 1e-2 || s.TargetCheck != hnnsolve.TargetGronwall || s.CheckEvery != 100 {
-		t.Errorf("flags do not override the preset: %+v", s)
-	}
-	// The rest stays the preset's.
-	if s.Beta2 != p.Beta2 || s.LBFGS != p.LBFGS || s.Epochs != p.Epochs || s.LearnRate != p.LearnRate || s.RefinePoints != refine {
-		t.Errorf("settings not given as flags left the preset: %+v", s)
-	}
-	if want := 3 * 6 * math.Pi / 29; math.Abs(s.Perturb-want) > 1e-12*want {
-		t.Errorf("perturb %v, want %v for one segment of K = 30", s.Perturb, want)
+	if s := readSummary(t, "miss"); s["recipe"].(map[string]any)["met"] != false {
+		t.Errorf("unreachable target: recipe %v", s["recipe"])
 	}
 }

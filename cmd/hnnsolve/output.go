@@ -226,6 +226,26 @@ func targetObject(t *hnnsolve.TargetResult) any {
 	}
 }
 
+// recipeObject is Solution.Recipe for summary.json (nil without it).
+func recipeObject(rc *hnnsolve.Recipe) any {
+	if rc == nil {
+		return nil
+	}
+	segs := make([]any, len(rc.Segments))
+	for i, s := range rc.Segments {
+		segs[i] = object{
+			{"t0", s.T0}, {"t1", s.T1}, {"points", s.Points}, {"epochs", s.Epochs}, {"lm_steps", s.LMSteps},
+			{"tries", s.Tries}, {"share", num(s.Share)}, {"estimate_eq18", num(s.Estimate)},
+			{"chain_estimate_eq18", num(s.Chain)}, {"safety", s.Safety}, {"decision", s.Decision},
+		}
+	}
+	return object{
+		{"target", rc.Target}, {"omega", rc.Omega}, {"length0", rc.Length0},
+		{"estimate_eq18", num(rc.Estimate)}, {"met", rc.Met}, {"gave_up", rc.GaveUp},
+		{"trainings", rc.Trainings}, {"segments", segs},
+	}
+}
+
 // bestLossIndex is the index in Solution.Loss of the epoch whose weights
 // the last segment kept (Solution.BestEpoch counts from the first epoch of
 // the try that segment kept: the one whose last stage ended lowest, the
@@ -276,6 +296,7 @@ func summaryObject(r *results) object {
 		{"stages", stagesArray(sol.Stages)},
 		{"segments", sol.Segments()},
 		{"target", targetObject(sol.Target)},
+		{"recipe", recipeObject(sol.Recipe)},
 		{"e0", sol.E0()},
 		{"dense_points", c.dense},
 		{"max_abs_error", num(r.maxErr)},
@@ -284,20 +305,29 @@ func summaryObject(r *results) object {
 		{"max_residual_ode", num(slices.Max(r.residual))},
 		{"ell_max", r.bounds.EllMax},
 		{"sigma_min", r.bounds.SigmaMin},
-		{"bound_eq22", r.bounds.BoundEq22},
+		{"estimate_eq22", r.bounds.EstimateEq22},
+		{"eq22_holds", r.bounds.Eq22Holds},
 		{"estimate_eq18", r.bounds.EstimateEq18},
 		{"bound_gronwall", r.bounds.BoundGronwall},
+		{"bound_certified", r.bounds.BoundCertified},
+		{"estimate_sampled_tube", r.bounds.EstimateSampled},
 		{"true_error_max_norm", r.bounds.TrueErrorMax},
 	}
 	if rep := r.bounds.Report; rep != nil {
 		o = append(o,
-			field{"bound_eq22_vacuous", rep.BoundEq22Vacuous},
+			field{"estimate_eq22_vacuous", rep.BoundEq22Vacuous},
 			field{"bound_gronwall_vacuous", rep.GronwallVacuous},
+			field{"bound_certified_status", certifiedStatus(rep)},
+			field{"bound_certified_holds", rep.CertifiedHolds},
+			field{"bound_certified_assumptions", rep.CertifiedAssumptions},
 			field{"analysis_error", nil})
 	} else {
 		o = append(o,
-			field{"bound_eq22_vacuous", nil},
+			field{"estimate_eq22_vacuous", nil},
 			field{"bound_gronwall_vacuous", nil},
+			field{"bound_certified_status", nil},
+			field{"bound_certified_holds", nil},
+			field{"bound_certified_assumptions", nil},
 			field{"analysis_error", oneLine(r.bounds.Err.Error())})
 	}
 	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
@@ -378,8 +408,8 @@ func writeOutputs(r *results) error {
 	}
 	if rep := r.bounds.Report; rep != nil {
 		if err := writeCSV(path("bounds.csv"),
-			[]string{"t", "residual", "sigma_min", "estimate_eq18_norm", "gronwall", "true_error_norm"},
-			[][]float64{rep.Grid, rep.Residual, rep.SigmaMin, rep.EstimateEq18Norm, rep.Gronwall, rep.TrueErrorNorm}); err != nil {
+			[]string{"t", "residual", "sigma_min", "estimate_eq18_norm", "gronwall", "bound_certified", "true_error_norm"},
+			[][]float64{rep.Grid, rep.Residual, rep.SigmaMin, rep.EstimateEq18Norm, rep.Gronwall, certifiedColumn(rep), rep.TrueErrorNorm}); err != nil {
 			return err
 		}
 		if err := writeFile(path("error_analysis.txt"), func(w io.Writer) error {
@@ -501,7 +531,13 @@ func tableRows(r *results) (title string, rows [][2]string) {
 		}
 		add(name, "%d iterations, loss %.3e → %.3e (%s)", st.Iterations, st.LossBefore, st.LossAfter, st.Status)
 	}
-	if t := sol.Target; t != nil {
+	if rc := sol.Recipe; rc != nil {
+		met := "not met"
+		if rc.Met {
+			met = "met"
+		}
+		add(fmt.Sprintf("recipe, target %g", rc.Target), "%s: Eq. 18 estimate %.3e; %d segments, %d networks trained", met, rc.Estimate, len(rc.Segments), rc.Trainings)
+	} else if t := sol.Target; t != nil {
 		met := "not met"
 		if t.Met {
 			met = fmt.Sprintf("met at epoch %d", t.Epoch)
@@ -517,9 +553,21 @@ func tableRows(r *results) (title string, rows [][2]string) {
 	add("max energy error", "%.3e", r.maxEnergy)
 	add("ell_max", "%s", fmtNum(r.bounds.EllMax))
 	add("sigma_min", "%s", fmtNum(r.bounds.SigmaMin))
-	add("bound Eq. 22", "%s", fmtNum(r.bounds.BoundEq22))
+	eq22 := fmtNum(r.bounds.EstimateEq22)
+	if h := r.bounds.Eq22Holds; h != nil {
+		eq22 += map[bool]string{true: " (holds here)", false: " (FAILS: below the true error)"}[*h]
+	}
+	add("estimate Eq. 22 (not a bound)", "%s", eq22)
 	add("estimate Eq. 18", "%s", fmtNum(r.bounds.EstimateEq18))
-	add("bound Gronwall", "%s", fmtNum(r.bounds.BoundGronwall))
+	add("first-order bound Gronwall", "%s", fmtNum(r.bounds.BoundGronwall))
+	if rep := r.bounds.Report; rep != nil {
+		switch {
+		case rep.Certified:
+			add("certified bound", "%.3e (%s)", rep.BoundCertified, certifiedStatus(rep))
+		case rep.CertifiedAssumptions != "":
+			add("sampled-tube estimate", "%s (%s)", fmtNum(num(rep.BoundSampled)), certifiedStatus(rep))
+		}
+	}
 	for _, eu := range []*eulerRun{r.eulerK, r.eulerF} {
 		switch {
 		case eu.ok():
@@ -603,4 +651,17 @@ func ablationRows(runs []ablationRun) (header []string, rows [][]string) {
 			fmt.Sprintf("%.3e", slices.Min(r.loss)), fmt.Sprintf("%.1f", r.seconds)})
 	}
 	return header, rows
+}
+
+// certifiedColumn is the certified bound at each grid time, NaN where
+// there is none (H not a polynomial of degree <= 4, or not computed).
+func certifiedColumn(rep *hnnsolve.Report) []float64 {
+	if rep.Certified && rep.BoundCertifiedCurve != nil {
+		return rep.BoundCertifiedCurve
+	}
+	col := make([]float64, len(rep.Grid))
+	for i := range col {
+		col[i] = math.NaN()
+	}
+	return col
 }

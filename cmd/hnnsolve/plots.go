@@ -475,8 +475,11 @@ func plotBounds(r *results, title, path string) error {
 		gron += " (vacuous)"
 	}
 	ss = append(ss, series{name: gron, x: rep.Grid, y: rep.Gronwall, color: colEulerF, dashes: dashDotted(), width: vg.Points(1.2)})
+	if rep.Certified && !math.IsInf(rep.BoundCertified, 0) {
+		ss = append(ss, series{name: "certified bound", x: rep.Grid, y: rep.BoundCertifiedCurve, color: colNN, dashes: dashDotted(), width: vg.Points(1)})
+	}
 	if !rep.BoundEq22Vacuous && !math.IsInf(rep.BoundEq22, 0) {
-		ss = append(ss, series{name: "Eq. 22 bound ℓ_max/σ_min (per component)", x: []float64{rep.Grid[0], rep.Grid[len(rep.Grid)-1]},
+		ss = append(ss, series{name: "Eq. 22 estimate ℓ_max/σ_min (per component, not a bound)", x: []float64{rep.Grid[0], rep.Grid[len(rep.Grid)-1]},
 			y: []float64{rep.BoundEq22, rep.BoundEq22}, color: colEulerK, width: vg.Points(1)})
 	}
 	leg := &legendSet{}
