@@ -435,7 +435,7 @@ func (b *Bundle) refineSegment(ctx context.Context, k int, rng *rand.Rand) error
 		if err != nil {
 			return err
 		}
-		st, err := refineLM(ctx, lp, set.LM)
+		st, err := refineLM(ctx, lp, set.LM, lmStop{})
 		if err != nil {
 			return err
 		}

@@ -184,13 +184,20 @@ func TestBundleOscillatorSaved(t *testing.T) {
 }
 
 // TestBundleOscillatorTarget trains the oscillator bundle over
-// z0 in [1, 1.5] × [0.5, 1] on [0, 4π] (about 10 minutes on one core) and
-// checks the largest error over 1000 random members and 201 times against
-// DOP853 to oscillatorBundleMaxError (issue 12's target is 1e-3, not met)
-// and dz(T)/dz0 to the target's 1e-2.
+// z0 in [1, 1.5] × [0.5, 1] on [0, 4π] (about 9 minutes of CPU on one
+// core, more than go test's default 10-minute limit on a loaded machine)
+// and checks the largest error over 1000 random members and 201 times
+// against DOP853 to oscillatorBundleMaxError (issue 12's target is 1e-3,
+// not met) and dz(T)/dz0 to the target's 1e-2. It runs only when asked:
+//
+//	HNNSOLVE_LONG=1 go test -run TestBundleOscillatorTarget -timeout 40m .
+//
+// TestBundleOscillatorSaved checks the bundle it produces (saved in
+// testdata) in every run, and TestBundleOscillatorShort trains a shorter
+// bundle.
 func TestBundleOscillatorTarget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains a bundle")
+	if os.Getenv("HNNSOLVE_LONG") == "" {
+		t.Skip("trains a bundle for ~10 minutes: set HNNSOLVE_LONG=1")
 	}
 	p := oscillatorBundleProblem()
 	start := time.Now()
