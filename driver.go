@@ -28,33 +28,8 @@ type run struct {
 	try     int
 	acc     *tryAcc
 
-	// The TargetError recipe (recipe.go): its ways of stopping Adam and LM.
-	adamStop adamStop
-	lmStop   lmStop
-}
-
-// adamStop stops Adam by progress (the TargetError recipe). With L_a the
-// lowest loss of epochs [a, a+Window), Adam stops after epoch e (a
-// multiple of Window, e >= max(Min, 2·Window)) when
-// L_{e-2·Window} < Gain·L_{e-Window}: the last window lowered the loss by
-// less than a factor Gain. The kept weights are then the best of the
-// epochs from max(Min, 2·Window) - Window on (the last window of the
-// first epoch it may stop after). The zero value runs every epoch.
-type adamStop struct {
-	Min, Window int
-	Gain        float64
-}
-
-// stalled reports whether Adam stops after the epochs whose losses are
-// losses (see adamStop), and the gain of the last window, L_prev/L_last.
-func (s adamStop) stalled(losses []float64) (bool, float64) {
-	e := len(losses)
-	if s.Window <= 0 || e < max(s.Min, 2*s.Window) || e%s.Window != 0 {
-		return false, 0
-	}
-	last := slices.Min(losses[e-s.Window:])
-	prev := slices.Min(losses[e-2*s.Window : e-s.Window])
-	return prev < s.Gain*last, prev / last
+	// The TargetError recipe (recipe.go): its way of stopping LM.
+	lmStop lmStop
 }
 
 // tryAcc accumulates the tries of one segment (Settings.Retries).
@@ -271,13 +246,6 @@ func (r *run) train(sol *Solution, lg lossEvaluator, a *ckAdam) error {
 	// The kept weights are the best of the last 20% of the epochs, and of at
 	// least the last one: with Epochs < 5, Epochs/5 is 0.
 	keepFrom := set.Epochs - max(set.Epochs/5, 1)
-	stop := r.adamStop
-	if stop.Window > 0 {
-		// Stopped by progress, Adam may end before keepFrom: keep from the
-		// last window of the first epoch it may stop at.
-		keepFrom = min(keepFrom, max(stop.Min, 2*stop.Window)-stop.Window)
-	}
-	stalled := "" // why Adam stopped by progress
 	eng, err := sol.newTrainer(lg, net, r.rng, keepFrom)
 	if err != nil {
 		return err
@@ -335,9 +303,6 @@ func (r *run) train(sol *Solution, lg lossEvaluator, a *ckAdam) error {
 		if set.Checkpoint.Path != "" {
 			next = min(next, (epoch/every+1)*every)
 		}
-		if stop.Window > 0 {
-			next = min(next, (epoch/stop.Window+1)*stop.Window)
-		}
 		losses = slices.Grow(losses, next-epoch)[:next]
 		end, err := eng.Run(ctx, epoch, next, set.TargetLoss, losses)
 		if err != nil && ctx.Err() != nil && end > 0 {
@@ -381,10 +346,6 @@ func (r *run) train(sol *Solution, lg lossEvaluator, a *ckAdam) error {
 		if end%set.ProgressEvery == 0 {
 			report(end, losses[end-1])
 		}
-		if ok, gain := stop.stalled(losses[:end]); ok && end < set.Epochs {
-			stalled = fmt.Sprintf("stopped by progress at epoch %d: the lowest loss of the last %d epochs gained %.3g× (< %g×)", end, stop.Window, gain, stop.Gain)
-			break
-		}
 	}
 	if kept < 0 {
 		kept = eng.Kept()
@@ -395,9 +356,6 @@ func (r *run) train(sol *Solution, lg lossEvaluator, a *ckAdam) error {
 	sol.TrainTime = spent + time.Since(start)
 	last := sol.loss[len(sol.loss)-1]
 	status := adamStatus(sol.EarlyStop, set.LBFGS+set.LM > 0)
-	if stalled != "" {
-		status = stalled
-	}
 	if stopped != nil {
 		status = "stopped: " + ctx.Err().Error()
 	}

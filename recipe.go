@@ -34,11 +34,6 @@ import (
 //     and, from a quarter of the interval on, lowers s when that estimate,
 //     extrapolated linearly to T, would exceed 0.9·TargetError (the
 //     carried errors grow), or raises it back when there is room;
-//   - stops Adam by progress (at most recipeEpochs epochs): from epoch
-//     recipeAdamMin on, when the lowest loss of the last recipeAdamWindow
-//     epochs is less than a factor recipeAdamGain below the lowest of the
-//     window before (see adamStop; Stage.Status of the "adam" stage says
-//     so, RecipeSegment.Epochs counts the epochs run);
 //   - stops Levenberg-Marquardt by progress: when the loss, the mean of
 //     |ℓ|², is below (recipeFloor·share_i/L_i)², whose residual would give
 //     a small part of the share, or when recipeLMWindow steps gained less
@@ -64,9 +59,6 @@ import (
 const (
 	recipePoints      = 50
 	recipeEpochs      = 2000
-	recipeAdamMin     = 600
-	recipeAdamWindow  = 200
-	recipeAdamGain    = 1.1
 	recipeMaxLM       = 800
 	recipeLMWindow    = 300
 	recipeLMGain      = 2
@@ -371,12 +363,11 @@ func (r *run) trainRecipeSegment(sp Problem, share float64, cheap bool) (*Soluti
 	r.set = seg
 	defer func() { r.set = base }()
 	l := sp.T - sp.T0
-	r.adamStop = adamStop{Min: recipeAdamMin, Window: recipeAdamWindow, Gain: recipeAdamGain}
 	r.lmStop = lmStop{Floor: math.Pow(recipeFloor*share/l, 2), Window: recipeLMWindow, Gain: recipeLMGain}
 	if cheap {
 		r.lmStop.Floor = 0
 	}
-	defer func() { r.adamStop, r.lmStop = adamStop{}, lmStop{} }()
+	defer func() { r.lmStop = lmStop{} }()
 	start := time.Now()
 	cand, err := r.fitSegment(sp)
 	if err != nil {
