@@ -102,58 +102,11 @@ func TestChainingBeatsOneNetwork(t *testing.T) {
 	}
 }
 
-// accurateSettings is the recipe of `hnnsolve reproduce -accurate`: chains
-// of 2×8 networks, Adam then Levenberg-Marquardt, retrying poor segments.
+// accurateSettings is a fixed recipe (the former hand preset of
+// `hnnsolve reproduce -accurate`, now TargetError's): chains of 2×8
+// networks, Adam then Levenberg-Marquardt, retrying poor segments.
 func accurateSettings(t0, t1, segmentLength float64, epochs, lm, retries int, lambda float64) *hnnsolve.Settings {
 	return &hnnsolve.Settings{Points: 50, Hidden: []int{8, 8}, Epochs: epochs, Beta1: 0.9, Beta2: 0.999,
 		LearnRateFinal: 1e-4, LM: lm, Energy: lambda, RefinePoints: 100, Retries: retries, RetryLoss: 1e-10,
 		Segments: int(math.Round((t1 - t0) / segmentLength)), Seed: 1}
-}
-
-// TestAccurate checks the accuracy targets beyond the paper against DOP853
-// on >= 10 points per unit time, and that the energy error is below that of
-// symplectic Euler at 100× the network's points.
-func TestAccurate(t *testing.T) {
-	skipLong(t)
-	for _, c := range []struct {
-		name    string
-		sys     systems.System
-		z0      []float64
-		t1, seg float64
-		epochs  int
-		lm      int
-		retries int
-		lambda  float64
-		want    float64
-	}{
-		{"oscillator [0, 4π]", systems.NewNonlinearOscillator(), []float64{1.3, 1}, 4 * math.Pi, 0.5, 2000, 800, 5, 1, 1e-5},
-		{"oscillator [0, 20π]", systems.NewNonlinearOscillator(), []float64{1.3, 1}, 20 * math.Pi, 1, 1500, 800, 2, 1, 1e-4},
-		{"Hénon-Heiles [0, 6π]", systems.HenonHeiles{}, []float64{0.3, -0.3, 0.3, 0.15}, 6 * math.Pi, 0.5, 2000, 400, 5, 0, 1e-5},
-		{"Hénon-Heiles [0, 12π]", systems.HenonHeiles{}, []float64{0.3, -0.3, 0.3, 0.15}, 12 * math.Pi, 1, 2000, 400, 5, 0, 1e-4},
-	} {
-		set := accurateSettings(0, c.t1, c.seg, c.epochs, c.lm, c.retries, c.lambda)
-		sol, err := hnnsolve.Solve(hnnsolve.Problem{H: c.sys.Hamiltonian(), Z0: c.z0, T: c.t1}, set)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		maxErr, maxDH, _ := accuracy(t, sol, c.sys, int(20*c.t1))
-		// Symplectic Euler at 100× the points the chain trains on.
-		k := 100 * set.Points * set.Segments
-		se, err := integrate.Fixed(c.sys.(integrate.Separable), integrate.SymplecticEuler, c.z0, 0, c.t1, k-1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seDH := 0.0
-		for i := range se.T {
-			seDH = math.Max(seDH, math.Abs(c.sys.Energy(se.Z.RawRowView(i))-c.sys.Energy(c.z0)))
-		}
-		t.Logf("%s: max |ẑ - z| = %.3g (target %.0e), max |H - E0| = %.3g (symplectic Euler at %d points: %.3g), trained in %v",
-			c.name, maxErr, c.want, maxDH, k, seDH, sol.TrainTime)
-		if !(maxErr <= c.want) {
-			t.Errorf("%s: max error %.3g, want <= %.0e", c.name, maxErr, c.want)
-		}
-		if !(maxDH < seDH) {
-			t.Errorf("%s: energy error %.3g not below symplectic Euler's %.3g", c.name, maxDH, seDH)
-		}
-	}
 }

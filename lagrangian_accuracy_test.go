@@ -88,8 +88,8 @@ func TestLagrangianPaper(t *testing.T) {
 	}
 }
 
-// TestLagrangianAccurate: the accurate recipe of `reproduce -accurate`
-// (chains of 2×8 networks on segments of 0.5, Adam then
+// TestLagrangianAccurate: the former fixed recipe of `reproduce -accurate`
+// (accurateSettings: chains of 2×8 networks on segments of 0.5, Adam then
 // Levenberg-Marquardt, retries) for the Lagrangian formulation reaches the
 // issue's 1e-5 on the oscillator over [0, 4π] and Hénon-Heiles over
 // [0, 6π] against DOP853.

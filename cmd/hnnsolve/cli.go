@@ -452,7 +452,7 @@ func parseFloats(name, s string) ([]float64, error) {
 	return vs, nil
 }
 
-// apply overrides the experiment's settings (the paper's or a preset's)
+// apply overrides the experiment's settings (the paper's)
 // with the flags given and fills in the defaults that depend on them.
 func (o *options) apply(c *config) error {
 	if o.recipe() {
