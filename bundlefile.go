@@ -65,21 +65,14 @@ func (b *Bundle) Save(w io.Writer) error {
 		Z0Min: p.Z0Min, Z0Max: p.Z0Max, ThetaMin: nonNil(p.ThetaMin), ThetaMax: nonNil(p.ThetaMax), T0: p.T0, T: p.T,
 		Settings: newModelSettings(b.settings), EpochsRun: b.EpochsRun, Loss: nonNil(b.loss)}
 	for _, sg := range b.segs {
-		ms := bundleSegFile{T0: sg.t0, T: sg.t1, InputMid: sg.mid, InputScale: sg.scale}
-		for i, v := range sg.net.params {
-			for _, x := range v {
-				if !isFinite(x) {
-					return fmt.Errorf("%w: weight %s is not finite", ErrModel, sg.net.paramName(i))
-				}
-			}
-			ms.Params = append(ms.Params, modelParam{Name: sg.net.paramName(i), Shape: sg.net.shape(i), Values: v})
+		ps, err := sg.net.modelParams()
+		if err != nil {
+			return err
 		}
-		m.Segments = append(m.Segments, ms)
+		m.Segments = append(m.Segments, bundleSegFile{T0: sg.t0, T: sg.t1, InputMid: sg.mid, InputScale: sg.scale, Params: ps})
 	}
-	for _, v := range b.loss {
-		if !isFinite(v) {
-			return fmt.Errorf("%w: loss history is not finite", ErrModel)
-		}
+	if err := checkLossHistory(b.loss); err != nil {
+		return err
 	}
 	sum, err := m.sum()
 	if err != nil {

@@ -480,21 +480,14 @@ func (s *Solution) Save(w io.Writer) error {
 		Loss: s.loss,
 	}
 	for _, sg := range s.segs {
-		ms := modelSegment{T0: sg.t0, T: sg.t1, Z0: sg.z0}
-		for i, p := range sg.net.params {
-			for _, v := range p {
-				if !isFinite(v) {
-					return fmt.Errorf("%w: weight %s is not finite", ErrModel, sg.net.paramName(i))
-				}
-			}
-			ms.Params = append(ms.Params, modelParam{Name: sg.net.paramName(i), Shape: sg.net.shape(i), Values: p})
+		ps, err := sg.net.modelParams()
+		if err != nil {
+			return err
 		}
-		m.Segments = append(m.Segments, ms)
+		m.Segments = append(m.Segments, modelSegment{T0: sg.t0, T: sg.t1, Z0: sg.z0, Params: ps})
 	}
-	for _, v := range s.loss {
-		if !isFinite(v) {
-			return fmt.Errorf("%w: loss history is not finite", ErrModel)
-		}
+	if err := checkLossHistory(s.loss); err != nil {
+		return err
 	}
 	sum, err := m.sum()
 	if err != nil {
@@ -504,6 +497,31 @@ func (s *Solution) Save(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	if err := enc.Encode(m); err != nil {
 		return fmt.Errorf("hnnsolve: saving model: %w", err)
+	}
+	return nil
+}
+
+// modelParams returns the network's parameters as they are saved, or an
+// error wrapping ErrModel for a weight that is not finite.
+func (n *network) modelParams() ([]modelParam, error) {
+	ps := make([]modelParam, len(n.params))
+	for i, p := range n.params {
+		for _, v := range p {
+			if !isFinite(v) {
+				return nil, fmt.Errorf("%w: weight %s is not finite", ErrModel, n.paramName(i))
+			}
+		}
+		ps[i] = modelParam{Name: n.paramName(i), Shape: n.shape(i), Values: p}
+	}
+	return ps, nil
+}
+
+// checkLossHistory refuses to save a loss history that is not finite.
+func checkLossHistory(loss []float64) error {
+	for _, v := range loss {
+		if !isFinite(v) {
+			return fmt.Errorf("%w: loss history is not finite", ErrModel)
+		}
 	}
 	return nil
 }
