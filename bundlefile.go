@@ -103,14 +103,8 @@ func LoadBundle(r io.Reader, p BundleProblem) (b *Bundle, err error) {
 		return nil, err
 	}
 	var m bundleFile
-	lr := &io.LimitedReader{R: r, N: MaxModelBytes + 1}
-	dec := json.NewDecoder(lr)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		if lr.N <= 0 {
-			return nil, fmt.Errorf("%w: larger than MaxModelBytes = %d", ErrModel, MaxModelBytes)
-		}
-		return nil, fmt.Errorf("%w: %w", ErrModel, err)
+	if err := decodeModelFile(r, &m); err != nil {
+		return nil, err
 	}
 	bad := func(format string, args ...any) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)

@@ -544,18 +544,27 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 	return load(r, p, hamiltonianForm{})
 }
 
-// load reads a model of the formulation form for the validated problem p.
-func load(r io.Reader, p Problem, form formulation) (*Solution, error) {
-	var m modelFile
-	// Decoding allocates about what it reads: bound what it reads.
+// decodeModelFile decodes the JSON document of a model or bundle file
+// from r into v, reading at most MaxModelBytes (decoding allocates about
+// what it reads) and refusing unknown fields; errors wrap ErrModel.
+func decodeModelFile(r io.Reader, v any) error {
 	lr := &io.LimitedReader{R: r, N: MaxModelBytes + 1}
 	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	if err := dec.Decode(v); err != nil {
 		if lr.N <= 0 {
-			return nil, fmt.Errorf("%w: larger than MaxModelBytes = %d", ErrModel, MaxModelBytes)
+			return fmt.Errorf("%w: larger than MaxModelBytes = %d", ErrModel, MaxModelBytes)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrModel, err)
+		return fmt.Errorf("%w: %w", ErrModel, err)
+	}
+	return nil
+}
+
+// load reads a model of the formulation form for the validated problem p.
+func load(r io.Reader, p Problem, form formulation) (*Solution, error) {
+	var m modelFile
+	if err := decodeModelFile(r, &m); err != nil {
+		return nil, err
 	}
 	bad := func(format string, args ...any) (*Solution, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)
