@@ -156,30 +156,12 @@ func LoadBundle(r io.Reader, p BundleProblem) (b *Bundle, err error) {
 				return bad("segment %d: input map entry %d (%v, %v) is not finite or has a negative scale", k, i, ms.InputMid[i], ms.InputScale[i])
 			}
 		}
-		if len(ms.Params) != 2*(len(widths)-1) {
-			return bad("segment %d: %d parameter arrays, want %d", k, len(ms.Params), 2*(len(widths)-1))
-		}
-		for i, pm := range ms.Params {
-			l := i / 2
-			shape := []int{widths[l], widths[l+1]}
-			if i%2 == 1 {
-				shape[0] = 1
-			}
-			if !slices.Equal(pm.Shape, shape) || len(pm.Values) != shape[0]*shape[1] {
-				return bad("segment %d: parameter %d %s has shape %v and %d values, want %v", k, i, pm.Name, pm.Shape, len(pm.Values), shape)
-			}
-			for _, v := range pm.Values {
-				if !isFinite(v) {
-					return bad("segment %d: parameter %s is not finite", k, pm.Name)
-				}
-			}
+		if err := checkModelParams(ms.Params, widths); err != nil {
+			return bad("segment %d: %v", k, err)
 		}
 		net := newWideNetwork(1+dim+mp, set.Hidden, dim, set.Activation)
-		for i, pm := range ms.Params {
-			if pm.Name != net.paramName(i) {
-				return bad("segment %d: parameter %d is %s, want %s", k, i, pm.Name, net.paramName(i))
-			}
-			copy(net.params[i], pm.Values)
+		if err := net.setModelParams(ms.Params); err != nil {
+			return bad("segment %d: %v", k, err)
 		}
 		b.segs = append(b.segs, bundleSegment{t0: ms.T0, t1: ms.T, net: net, mid: ms.InputMid, scale: ms.InputScale})
 	}

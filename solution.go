@@ -516,6 +516,43 @@ func (n *network) modelParams() ([]modelParam, error) {
 	return ps, nil
 }
 
+// checkModelParams checks saved parameter arrays against the layer widths
+// (input, hidden…, output) before any network is allocated for them: their
+// number, each shape and length, and that every value is finite.
+func checkModelParams(ps []modelParam, widths []int) error {
+	if len(ps) != 2*(len(widths)-1) {
+		return fmt.Errorf("%d parameter arrays, want %d", len(ps), 2*(len(widths)-1))
+	}
+	for i, mp := range ps {
+		l := i / 2
+		shape := []int{widths[l], widths[l+1]}
+		if i%2 == 1 {
+			shape[0] = 1
+		}
+		if !slices.Equal(mp.Shape, shape) || len(mp.Values) != shape[0]*shape[1] {
+			return fmt.Errorf("parameter %d %s has shape %v and %d values, want %v", i, mp.Name, mp.Shape, len(mp.Values), shape)
+		}
+		for _, v := range mp.Values {
+			if !isFinite(v) {
+				return fmt.Errorf("parameter %s is not finite", mp.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// setModelParams copies parameter arrays checked by checkModelParams into
+// the network, refusing one saved under another name.
+func (n *network) setModelParams(ps []modelParam) error {
+	for i, mp := range ps {
+		if mp.Name != n.paramName(i) {
+			return fmt.Errorf("parameter %d is %s, want %s", i, mp.Name, n.paramName(i))
+		}
+		copy(n.params[i], mp.Values)
+	}
+	return nil
+}
+
 // checkLossHistory refuses to save a loss history that is not finite.
 func checkLossHistory(loss []float64) error {
 	for _, v := range loss {
@@ -619,30 +656,12 @@ func load(r io.Reader, p Problem, form formulation) (*Solution, error) {
 		// Check every array against the architecture before allocating
 		// the network, so a file can never make Load allocate more than
 		// the values it holds.
-		if len(ms.Params) != 2*(len(widths)-1) {
-			return bad("segment %d: %d parameter arrays, want %d", k, len(ms.Params), 2*(len(widths)-1))
-		}
-		for i, mp := range ms.Params {
-			l := i / 2
-			shape := []int{widths[l], widths[l+1]}
-			if i%2 == 1 {
-				shape[0] = 1
-			}
-			if !slices.Equal(mp.Shape, shape) || len(mp.Values) != shape[0]*shape[1] {
-				return bad("segment %d: parameter %d %s has shape %v and %d values, want %v", k, i, mp.Name, mp.Shape, len(mp.Values), shape)
-			}
-			for _, v := range mp.Values {
-				if !isFinite(v) {
-					return bad("segment %d: parameter %s is not finite", k, mp.Name)
-				}
-			}
+		if err := checkModelParams(ms.Params, widths); err != nil {
+			return bad("segment %d: %v", k, err)
 		}
 		net := newNetwork(set.Hidden, form.outputs(len(p.Z0)), set.Activation)
-		for i, mp := range ms.Params {
-			if mp.Name != net.paramName(i) {
-				return bad("segment %d: parameter %d is %s, want %s", k, i, mp.Name, net.paramName(i))
-			}
-			copy(net.params[i], mp.Values)
+		if err := net.setModelParams(ms.Params); err != nil {
+			return bad("segment %d: %v", k, err)
 		}
 		segs = append(segs, segment{t0: ms.T0, t1: ms.T, z0: slices.Clone(ms.Z0), net: net})
 	}
