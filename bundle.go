@@ -385,7 +385,7 @@ func (b *Bundle) startMap(rng *rand.Rand) (mid, scale []float64) {
 		ts[i] = b.segs[len(b.segs)-1].t1
 	}
 	s := make([]float64, startMapMembers*dim)
-	newBundleEvaluator(b, b.segs, bundleChunk).states(ts, rows, s, nil)
+	newBundleEvaluator(b, b.segs, bundleChunk).states(ts, rows, s)
 	for c := range dim {
 		smin, smax := math.Inf(1), math.Inf(-1)
 		for i := range rows {

@@ -7,22 +7,25 @@ import (
 
 // bundleEvaluator evaluates a bundle's chain of networks for many rows
 // (t_i, z0_i, θ_i) at once, a chunk of rows at a time: per segment one
-// forward pass, one matrix product per layer for all the rows of the chunk
-// (the fused one of netop.go, with the time tangent, when dẑ/dt is wanted). Its buffers are allocated once; it is not safe for
-// concurrent use.
+// forward pass of values alone, one matrix product per layer for all the
+// rows of the chunk. Everything inside is feature-major, one row of all the
+// chunk's members per coordinate or unit, so that the products, the sine
+// and the chain's updates run along the members, however thin the layer
+// (the output layer has 2d units); the bias is one more term of each
+// product, a row of ones under the layer's inputs. Its buffers are
+// allocated once; it is not safe for concurrent use.
 type bundleEvaluator struct {
-	b       *Bundle
-	segs    []bundleSegment // the segments evaluated (a prefix of the chain while it trains)
-	rows    int             // the chunk size
-	nets    []*fusedNet     // one per segment, on rows rows
-	x       []float64       // rows × (1+dim+m): the network inputs (τ, u)
-	cur     []float64       // rows × dim: the start states S_j
-	seg     []int           // per row: the segment that covers t
-	fs, dfs []float64       // per row: f(τ), f'(τ) in the row's own segment
-	// for values alone (no dẑ/dt): the layers' values, rows × widest, and
-	// the outputs N, rows × dim
-	ha, hb, vout []float64
-	zero, dh     []float64 // rows × widest: the sine kernel's tangent in and out
+	b    *Bundle
+	segs []bundleSegment // the segments evaluated (a prefix of the chain while it trains)
+	rows int             // the chunk size
+	cur  []float64       // dim × rows: the start states S_j
+	th   []float64       // m × rows: the parameters θ
+	seg  []int           // per row: the segment that covers t
+	fs   []float64       // per row: f(τ) in the row's own segment
+	// a layer's units, widest × rows; its inputs and a row of ones, two
+	// buffers of (widest+1) × rows; the layer's weights with the bias as
+	// one more row
+	a, h, h2, wb []float64
 }
 
 // newBundleEvaluator returns an evaluator of the segments segs of b on
@@ -30,44 +33,48 @@ type bundleEvaluator struct {
 func newBundleEvaluator(b *Bundle, segs []bundleSegment, rows int) *bundleEvaluator {
 	dim, n := b.problem.dim(), len(b.mid)
 	e := &bundleEvaluator{b: b, segs: segs, rows: rows,
-		x: make([]float64, rows*(1+n)), cur: make([]float64, rows*dim),
-		seg: make([]int, rows), fs: make([]float64, rows), dfs: make([]float64, rows)}
-	w := 0
+		cur: make([]float64, dim*rows), th: make([]float64, (n-dim)*rows),
+		seg: make([]int, rows), fs: make([]float64, rows)}
+	w, wb := 1+n, 0
 	for _, sg := range segs {
-		e.nets = append(e.nets, newFusedNet(sg.net, rows))
 		w = max(w, sg.net.maxWidth())
+		for l := 1; l < len(sg.net.widths); l++ {
+			wb = max(wb, (sg.net.widths[l-1]+1)*sg.net.widths[l])
+		}
 	}
-	e.ha, e.hb, e.vout = make([]float64, rows*w), make([]float64, rows*w), make([]float64, rows*dim)
-	e.zero, e.dh = make([]float64, rows*w), make([]float64, rows*w)
+	e.a, e.wb = make([]float64, w*rows), make([]float64, wb)
+	e.h, e.h2 = make([]float64, (w+1)*rows), make([]float64, (w+1)*rows)
 	return e
 }
 
-// values computes N of the network net at the rows of e.x into e.vout,
-// one matrix product per layer: the forward pass of fusedNet without the
-// time tangent, half its work, for when dẑ/dt is not wanted.
-func (e *bundleEvaluator) values(net *network) {
-	rows := e.rows
-	h, in := e.x, net.widths[0]
+// forward computes N of the network net for the r members whose inputs
+// are the first rows of h ((in+1) × r, feature-major, row in free for the
+// ones) and returns it, dim × r, feature-major, in e.a. h is overwritten.
+func (e *bundleEvaluator) forward(net *network, h []float64, r int) []float64 {
+	in := net.widths[0]
 	last := len(net.widths) - 2
-	for l := 0; l <= last; l++ {
+	for l := 0; ; l++ {
 		w := net.widths[l+1]
 		W, b := net.params[2*l], net.params[2*l+1]
-		a := e.ha[:rows*w]
+		wb := e.wb[:(in+1)*w]
+		copy(wb, W)
+		copy(wb[in*w:], b)
+		ones := h[in*r : (in+1)*r]
+		for j := range ones {
+			ones[j] = 1
+		}
+		a := e.a[:w*r]
+		gemm(blas.Trans, w, r, in+1, wb, w, h, r, 0, a, r) // a = [W; b]ᵀ [h; 1]
 		if l == last {
-			a = e.vout
+			return a
 		}
-		gemm(blas.NoTrans, rows, w, in, h, in, W, w, 0, a, w)
-		for i := range rows {
-			floats.Add(a[i*w:(i+1)*w], b)
+		h = e.h2
+		if l%2 == 1 {
+			h = e.h
 		}
-		if l == last {
-			return
-		}
-		h = e.hb[:rows*w]
+		h = h[:(w+1)*r]
 		if net.act == Sin {
-			// The vectorised sine of training; its cosine lands in a
-			// and its tangent, of zeros, in e.dh.
-			sinActivation(a, e.zero[:len(a)], h, a, e.dh[:len(a)])
+			sinValues(a, h[:w*r])
 		} else {
 			for j, v := range a {
 				h[j], _ = net.act.eval(v)
@@ -87,80 +94,80 @@ func (e *bundleEvaluator) segmentOf(t float64) int {
 	return s
 }
 
-// states computes, for each row i, ẑ(ts[i]; z0_i, θ_i) into z and dẑ/dt
-// into dz (row-major n × dim; either may be nil), with members[i] the row
-// (z0_i, θ_i). A time at or after the end of the segments evaluated gives
-// the last one's formula there.
-func (e *bundleEvaluator) states(ts []float64, members [][]float64, z, dz []float64) {
+// states computes, for each row i, ẑ(ts[i]; z0_i, θ_i) into z (row-major
+// n × dim), with members[i] the row (z0_i, θ_i). A time at or after the end
+// of the segments evaluated gives the last one's formula there.
+func (e *bundleEvaluator) states(ts []float64, members [][]float64, z []float64) {
 	dim := e.b.problem.dim()
 	for c0 := 0; c0 < len(ts); c0 += e.rows {
 		c1 := min(c0+e.rows, len(ts))
-		var zc, dzc []float64
-		if z != nil {
-			zc = z[c0*dim : c1*dim]
-		}
-		if dz != nil {
-			dzc = dz[c0*dim : c1*dim]
-		}
-		e.chunk(ts[c0:c1], members[c0:c1], zc, dzc)
+		e.chunk(ts[c0:c1], members[c0:c1], z[c0*dim:c1*dim])
 	}
 }
 
-// chunk is states for at most e.rows rows.
-func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z, dz []float64) {
-	b, dim, in := e.b, e.b.problem.dim(), 1+len(e.b.mid)
+// chunk is states for r = len(ts) <= e.rows rows: segment by segment, the
+// rows past segment j advance their start state, S_{j+1} = S_j +
+// f(t_{j+1} - t_j) N_j, and those in it give ẑ = S_j + f(t - t_j) N_j.
+func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z []float64) {
+	b, dim, n := e.b, e.b.problem.dim(), len(e.b.mid)
 	param := b.settings.Param
-	last := 0
+	r := len(ts)
+	cur, th := e.cur[:dim*r], e.th[:(n-dim)*r]
+	last, first := 0, len(e.segs)
 	for i, t := range ts {
-		copy(e.cur[i*dim:(i+1)*dim], members[i][:dim])
+		for c, v := range members[i][:dim] {
+			cur[c*r+i] = v
+		}
+		for c, v := range members[i][dim:] {
+			th[c*r+i] = v
+		}
 		e.seg[i] = e.segmentOf(t)
-		last = max(last, e.seg[i])
+		last, first = max(last, e.seg[i]), min(first, e.seg[i])
 	}
 	for j := 0; j <= last; j++ {
 		sg := e.segs[j]
 		length := sg.t1 - sg.t0
 		fEnd, _ := param.eval(length, 0)
-		clear(e.x)
+		h := e.h[:(1+n+1)*r] // (τ, u(S_j, θ), 1)
 		for i, t := range ts {
-			x := e.x[i*in : (i+1)*in]
 			switch {
 			case e.seg[i] == j:
-				x[0] = t - sg.t0
-				e.fs[i], e.dfs[i] = param.eval(x[0], 0)
+				h[i] = t - sg.t0
+				e.fs[i], _ = param.eval(h[i], 0)
 			case e.seg[i] > j:
-				x[0] = length
+				h[i] = length
 			default:
-				continue // already done: its segment came earlier
+				h[i] = 0 // done: its segment came earlier
 			}
-			sg.inputs(x[1:], e.cur[i*dim:(i+1)*dim], members[i][dim:])
 		}
-		out, stride := e.vout, dim
-		if dz != nil {
-			f := e.nets[j]
-			f.forward(e.x)
-			out, stride = f.out, 2*dim
-		} else {
-			e.values(sg.net)
+		for c := range n {
+			var src []float64
+			if c < dim {
+				src = cur[c*r : (c+1)*r]
+			} else {
+				src = th[(c-dim)*r : (c-dim+1)*r]
+			}
+			mid, scale := sg.mid[c], sg.scale[c]
+			u := h[(1+c)*r : (2+c)*r]
+			for i, v := range src {
+				u[i] = (v - mid) * scale
+			}
+		}
+		out := e.forward(sg.net, h, r)
+		if j < first {
+			// every row is past segment j
+			floats.AddScaled(cur, fEnd, out[:dim*r])
+			continue
 		}
 		for i := range ts {
-			if e.seg[i] < j {
-				continue
-			}
-			nv, dn := out[i*stride:i*stride+dim], out[i*stride+dim:(i+1)*stride]
-			s := e.cur[i*dim : (i+1)*dim]
-			if e.seg[i] > j {
-				// S_{j+1} = S_j + f(t_{j+1} - t_j) N_j
+			switch {
+			case e.seg[i] > j:
 				for c := range dim {
-					s[c] += fEnd * nv[c]
+					cur[c*r+i] += fEnd * out[c*r+i]
 				}
-				continue
-			}
-			for c := range dim {
-				if z != nil {
-					z[i*dim+c] = s[c] + e.fs[i]*nv[c]
-				}
-				if dz != nil {
-					dz[i*dim+c] = e.dfs[i]*nv[c] + e.fs[i]*dn[c]
+			case e.seg[i] == j:
+				for c := range dim {
+					z[i*dim+c] = cur[c*r+i] + e.fs[i]*out[c*r+i]
 				}
 			}
 		}

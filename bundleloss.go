@@ -94,7 +94,7 @@ func (bl *bundleLoss) setTimes(ts []float64, param Param, t0 float64) {
 	}
 	bl.err = nil
 	if len(bl.chain.segs) > 0 {
-		bl.chain.states(bl.starts, bl.members, bl.zs, nil)
+		bl.chain.states(bl.starts, bl.members, bl.zs)
 	} else {
 		for i, row := range bl.members {
 			copy(bl.zs[i*dim:(i+1)*dim], row[:dim])

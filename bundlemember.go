@@ -71,7 +71,7 @@ func (b *Bundle) At(t float64, z0, theta []float64) ([]float64, error) {
 		return nil, err
 	}
 	z := make([]float64, b.problem.dim())
-	newBundleEvaluator(b, b.segs, 1).states([]float64{t}, [][]float64{row}, z, nil)
+	newBundleEvaluator(b, b.segs, 1).states([]float64{t}, [][]float64{row}, z)
 	return z, nil
 }
 
@@ -135,7 +135,7 @@ func (b *Bundle) evalRows(ts []float64, rows [][]float64) *mat.Dense {
 		return &mat.Dense{}
 	}
 	z := make([]float64, len(ts)*dim)
-	newBundleEvaluator(b, b.segs, min(len(ts), bundleChunk)).states(ts, rows, z, nil)
+	newBundleEvaluator(b, b.segs, min(len(ts), bundleChunk)).states(ts, rows, z)
 	return mat.NewDense(len(ts), dim, z)
 }
 
@@ -302,7 +302,7 @@ func (b *Bundle) Member(z0, theta []float64) (sol *Solution, err error) {
 		starts[j], rows[j] = sg.t0, row
 	}
 	s := make([]float64, len(b.segs)*dim)
-	newBundleEvaluator(b, b.segs, len(b.segs)).states(starts, rows, s, nil)
+	newBundleEvaluator(b, b.segs, len(b.segs)).states(starts, rows, s)
 	set := b.Settings()
 	sol = &Solution{
 		EpochsRun: b.EpochsRun, TrainTime: b.TrainTime, Stages: slices.Clone(b.Stages),

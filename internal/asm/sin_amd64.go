@@ -17,3 +17,19 @@ func SinActivation(a, da, h, d1, dh []float64) int {
 
 //go:noescape
 func sinActivationFMA(a, da, h, d1, dh []float64) int
+
+// SinValues sets dst = sin x elementwise, four lanes at a time, on the
+// blocks x[i:i+4], i = 0, 4, …, while i+4 <= len(x) and all the block's
+// lanes have |x| < 2^20, and returns the number of elements done (0 where
+// !HasFMA). It is the value alone, for evaluation: one reduction by π and
+// one odd polynomial, about half SinActivation's work, within 2 ulp of
+// math.Sin (tested). dst must be at least as long as x.
+func SinValues(x, dst []float64) int {
+	if !HasFMA {
+		return 0
+	}
+	return sinValuesFMA(x, dst)
+}
+
+//go:noescape
+func sinValuesFMA(x, dst []float64) int
