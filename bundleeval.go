@@ -35,11 +35,11 @@ func newBundleEvaluator(b *Bundle, segs []bundleSegment, rows int) *bundleEvalua
 	e := &bundleEvaluator{b: b, segs: segs, rows: rows,
 		cur: make([]float64, dim*rows), th: make([]float64, (n-dim)*rows),
 		seg: make([]int, rows), fs: make([]float64, rows)}
-	w, wb := 1+n, 0
+	w, wb := max(4, 1+n), 0
 	for _, sg := range segs {
 		w = max(w, sg.net.maxWidth())
 		for l := 1; l < len(sg.net.widths); l++ {
-			wb = max(wb, (sg.net.widths[l-1]+1)*sg.net.widths[l])
+			wb = max(wb, (sg.net.widths[l-1]+1)*max(4, sg.net.widths[l]))
 		}
 	}
 	e.a, e.wb = make([]float64, w*rows), make([]float64, wb)
@@ -56,17 +56,27 @@ func (e *bundleEvaluator) forward(net *network, h []float64, r int) []float64 {
 	for l := 0; ; l++ {
 		w := net.widths[l+1]
 		W, b := net.params[2*l], net.params[2*l+1]
-		wb := e.wb[:(in+1)*w]
-		copy(wb, W)
-		copy(wb[in*w:], b)
+		// A layer thinner than the 4-row blocks of the product (the
+		// output layer, 2d = 2 units) is padded with zero units: a block
+		// does them in one sweep along the members.
+		wp := max(w, min(4, r))
+		wb := e.wb[:(in+1)*wp]
+		for k := range in + 1 {
+			row, src := wb[k*wp:(k+1)*wp], b
+			if k < in {
+				src = W[k*w : (k+1)*w]
+			}
+			copy(row, src)
+			clear(row[w:])
+		}
 		ones := h[in*r : (in+1)*r]
 		for j := range ones {
 			ones[j] = 1
 		}
-		a := e.a[:w*r]
-		gemm(blas.Trans, w, r, in+1, wb, w, h, r, 0, a, r) // a = [W; b]ᵀ [h; 1]
+		a := e.a[:wp*r]
+		gemm(blas.Trans, wp, r, in+1, wb, wp, h, r, 0, a, r) // a = [W; b]ᵀ [h; 1]
 		if l == last {
-			return a
+			return a[:w*r]
 		}
 		h = e.h2
 		if l%2 == 1 {
