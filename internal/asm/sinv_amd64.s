@@ -5,8 +5,10 @@
 // Each constant is broadcast to the four lanes of a YMM operand: ABSMASK and
 // SIGNMASK select |x| and the sign bit, LIMIT = 2^20, INVPI = 1/π, MAGIC =
 // 1.5·2^52, PI1 + PI2 = π with PI1 its first 33 bits (n·PI1 is exact for
-// |n| < 2^20), C3…C21 the Taylor coefficients (-1)^k/(2k+1)! of sin: on
-// |y| <= π/2 the first term left out, (π/2)^23/23!, is 1.3e-18.
+// |n| < 2^20), C3…C17 the coefficients of sin y = y + y·y²·g(y²) with g
+// of degree 7 fitted to Chebyshev nodes on y² in [0, (π/2)²] (mpmath's
+// chebyfit at 50 digits; it gives 1.3e-18 as the bound on the truncation
+// error for sin).
 #define ABSMASK sinvconst<>+0(SB)
 #define SIGNMASK sinvconst<>+32(SB)
 #define LIMIT sinvconst<>+64(SB)
@@ -22,8 +24,6 @@
 #define C13 sinvconst<>+384(SB)
 #define C15 sinvconst<>+416(SB)
 #define C17 sinvconst<>+448(SB)
-#define C19 sinvconst<>+480(SB)
-#define C21 sinvconst<>+512(SB)
 
 // SINV computes the sine of the four lanes of x, |x| < 2^20, into x, using
 // t, n, z, p as scratch: n = round(x/π), y = x - n·π, sin x = (-1)^n sin y
@@ -36,9 +36,7 @@
 	VFNMADD231PD PI1, n, x; /* x - n·PI1, exact */ \
 	VFNMADD231PD PI2, n, x; /* y */ \
 	VMULPD       x, x, z; /* z = y² */ \
-	VMOVUPD      C21, p; \
-	VFMADD213PD  C19, z, p; \
-	VFMADD213PD  C17, z, p; \
+	VMOVUPD      C17, p; \
 	VFMADD213PD  C15, z, p; \
 	VFMADD213PD  C13, z, p; \
 	VFMADD213PD  C11, z, p; \
@@ -132,44 +130,36 @@ DATA sinvconst<>+192(SB)/8, $1.21542010130123844986e-10
 DATA sinvconst<>+200(SB)/8, $1.21542010130123844986e-10
 DATA sinvconst<>+208(SB)/8, $1.21542010130123844986e-10
 DATA sinvconst<>+216(SB)/8, $1.21542010130123844986e-10
-DATA sinvconst<>+224(SB)/8, $-1.66666666666666657415e-01
-DATA sinvconst<>+232(SB)/8, $-1.66666666666666657415e-01
-DATA sinvconst<>+240(SB)/8, $-1.66666666666666657415e-01
-DATA sinvconst<>+248(SB)/8, $-1.66666666666666657415e-01
-DATA sinvconst<>+256(SB)/8, $8.33333333333333321769e-03
-DATA sinvconst<>+264(SB)/8, $8.33333333333333321769e-03
-DATA sinvconst<>+272(SB)/8, $8.33333333333333321769e-03
-DATA sinvconst<>+280(SB)/8, $8.33333333333333321769e-03
-DATA sinvconst<>+288(SB)/8, $-1.98412698412698412526e-04
-DATA sinvconst<>+296(SB)/8, $-1.98412698412698412526e-04
-DATA sinvconst<>+304(SB)/8, $-1.98412698412698412526e-04
-DATA sinvconst<>+312(SB)/8, $-1.98412698412698412526e-04
-DATA sinvconst<>+320(SB)/8, $2.75573192239858925110e-06
-DATA sinvconst<>+328(SB)/8, $2.75573192239858925110e-06
-DATA sinvconst<>+336(SB)/8, $2.75573192239858925110e-06
-DATA sinvconst<>+344(SB)/8, $2.75573192239858925110e-06
-DATA sinvconst<>+352(SB)/8, $-2.50521083854417202239e-08
-DATA sinvconst<>+360(SB)/8, $-2.50521083854417202239e-08
-DATA sinvconst<>+368(SB)/8, $-2.50521083854417202239e-08
-DATA sinvconst<>+376(SB)/8, $-2.50521083854417202239e-08
-DATA sinvconst<>+384(SB)/8, $1.60590438368216133409e-10
-DATA sinvconst<>+392(SB)/8, $1.60590438368216133409e-10
-DATA sinvconst<>+400(SB)/8, $1.60590438368216133409e-10
-DATA sinvconst<>+408(SB)/8, $1.60590438368216133409e-10
-DATA sinvconst<>+416(SB)/8, $-7.64716373181981640551e-13
-DATA sinvconst<>+424(SB)/8, $-7.64716373181981640551e-13
-DATA sinvconst<>+432(SB)/8, $-7.64716373181981640551e-13
-DATA sinvconst<>+440(SB)/8, $-7.64716373181981640551e-13
-DATA sinvconst<>+448(SB)/8, $2.81145725434552059811e-15
-DATA sinvconst<>+456(SB)/8, $2.81145725434552059811e-15
-DATA sinvconst<>+464(SB)/8, $2.81145725434552059811e-15
-DATA sinvconst<>+472(SB)/8, $2.81145725434552059811e-15
-DATA sinvconst<>+480(SB)/8, $-8.22063524662432949554e-18
-DATA sinvconst<>+488(SB)/8, $-8.22063524662432949554e-18
-DATA sinvconst<>+496(SB)/8, $-8.22063524662432949554e-18
-DATA sinvconst<>+504(SB)/8, $-8.22063524662432949554e-18
-DATA sinvconst<>+512(SB)/8, $1.95729410633912625952e-20
-DATA sinvconst<>+520(SB)/8, $1.95729410633912625952e-20
-DATA sinvconst<>+528(SB)/8, $1.95729410633912625952e-20
-DATA sinvconst<>+536(SB)/8, $1.95729410633912625952e-20
-GLOBL sinvconst<>(SB), RODATA|NOPTR, $544
+DATA sinvconst<>+224(SB)/8, $-1.66666666666666666330e-01
+DATA sinvconst<>+232(SB)/8, $-1.66666666666666666330e-01
+DATA sinvconst<>+240(SB)/8, $-1.66666666666666666330e-01
+DATA sinvconst<>+248(SB)/8, $-1.66666666666666666330e-01
+DATA sinvconst<>+256(SB)/8, $8.33333333333331586882e-03
+DATA sinvconst<>+264(SB)/8, $8.33333333333331586882e-03
+DATA sinvconst<>+272(SB)/8, $8.33333333333331586882e-03
+DATA sinvconst<>+280(SB)/8, $8.33333333333331586882e-03
+DATA sinvconst<>+288(SB)/8, $-1.98412698412549737689e-04
+DATA sinvconst<>+296(SB)/8, $-1.98412698412549737689e-04
+DATA sinvconst<>+304(SB)/8, $-1.98412698412549737689e-04
+DATA sinvconst<>+312(SB)/8, $-1.98412698412549737689e-04
+DATA sinvconst<>+320(SB)/8, $2.75573192191632334163e-06
+DATA sinvconst<>+328(SB)/8, $2.75573192191632334163e-06
+DATA sinvconst<>+336(SB)/8, $2.75573192191632334163e-06
+DATA sinvconst<>+344(SB)/8, $2.75573192191632334163e-06
+DATA sinvconst<>+352(SB)/8, $-2.50521076169961828909e-08
+DATA sinvconst<>+360(SB)/8, $-2.50521076169961828909e-08
+DATA sinvconst<>+368(SB)/8, $-2.50521076169961828909e-08
+DATA sinvconst<>+376(SB)/8, $-2.50521076169961828909e-08
+DATA sinvconst<>+384(SB)/8, $1.60589773124640876214e-10
+DATA sinvconst<>+392(SB)/8, $1.60589773124640876214e-10
+DATA sinvconst<>+400(SB)/8, $1.60589773124640876214e-10
+DATA sinvconst<>+408(SB)/8, $1.60589773124640876214e-10
+DATA sinvconst<>+416(SB)/8, $-7.64397029679857205238e-13
+DATA sinvconst<>+424(SB)/8, $-7.64397029679857205238e-13
+DATA sinvconst<>+432(SB)/8, $-7.64397029679857205238e-13
+DATA sinvconst<>+440(SB)/8, $-7.64397029679857205238e-13
+DATA sinvconst<>+448(SB)/8, $2.73144476698639934244e-15
+DATA sinvconst<>+456(SB)/8, $2.73144476698639934244e-15
+DATA sinvconst<>+464(SB)/8, $2.73144476698639934244e-15
+DATA sinvconst<>+472(SB)/8, $2.73144476698639934244e-15
+GLOBL sinvconst<>(SB), RODATA|NOPTR, $480
