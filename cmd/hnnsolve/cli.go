@@ -834,28 +834,8 @@ func cmdAblation(args []string, stdout, stderr io.Writer) error {
 // dimension of -coords or else of -z0. It starts from -z0 on [0, 4π]
 // unless -t0, -t1 say otherwise.
 func parsedSystem(o *options) (systems.System, error) {
-	var coords []string
-	if o.set["coords"] {
-		for f := range strings.SplitSeq(o.coords, ",") {
-			coords = append(coords, strings.TrimSpace(f))
-		}
-	}
-	e, err := hnnsolve.ParseExpression(o.hExpr, coords...)
+	e, z0, dim, err := parseSystemText(o, o.hExpr, "p1..pd")
 	if err != nil {
-		return nil, err
-	}
-	z0, err := parseFloats("z0", o.z0)
-	if err != nil {
-		return nil, err
-	}
-	dim := e.Dim()
-	if dim == 0 {
-		dim = len(z0)
-		if dim%2 != 0 {
-			return nil, usagef("invalid value %q for flag -z0: want 2d numbers (q1..qd, p1..pd), got %d", o.z0, len(z0))
-		}
-	}
-	if err := e.CheckDim(dim); err != nil {
 		return nil, err
 	}
 	ps := &parsedHSystem{expr: e, dim: dim, z0: z0}
@@ -863,6 +843,35 @@ func parsedSystem(o *options) (systems.System, error) {
 		return separableParsedH{ps}, nil
 	}
 	return ps, nil
+}
+
+// parseSystemText parses text, the H of -H or the L of -L, with the names
+// of -coords, and -z0; the dimension is the expression's, or else -z0's
+// (2d numbers: q1..qd, then second, named in messages).
+func parseSystemText(o *options, text, second string) (e *hnnsolve.Expression, z0 []float64, dim int, err error) {
+	var coords []string
+	if o.set["coords"] {
+		for f := range strings.SplitSeq(o.coords, ",") {
+			coords = append(coords, strings.TrimSpace(f))
+		}
+	}
+	if e, err = hnnsolve.ParseExpression(text, coords...); err != nil {
+		return nil, nil, 0, err
+	}
+	if z0, err = parseFloats("z0", o.z0); err != nil {
+		return nil, nil, 0, err
+	}
+	dim = e.Dim()
+	if dim == 0 {
+		dim = len(z0)
+		if dim%2 != 0 {
+			return nil, nil, 0, usagef("invalid value %q for flag -z0: want 2d numbers (q1..qd, %s), got %d", o.z0, second, len(z0))
+		}
+	}
+	if err := e.CheckDim(dim); err != nil {
+		return nil, nil, 0, err
+	}
+	return e, z0, dim, nil
 }
 
 // parsedHSystem is a Hamiltonian parsed from text as a systems.System: H,

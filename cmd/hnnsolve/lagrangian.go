@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -141,28 +140,8 @@ func (s *parsedLSystem) reference(z0, ts []float64) (*mat.Dense, error) {
 // default ones (q1..qd then p1..pd standing for the velocities; q, p for
 // d = 1), in the dimension of -coords or else of -z0.
 func parsedLagrangian(o *options) (*parsedLSystem, error) {
-	var coords []string
-	if o.set["coords"] {
-		for f := range strings.SplitSeq(o.coords, ",") {
-			coords = append(coords, strings.TrimSpace(f))
-		}
-	}
-	e, err := hnnsolve.ParseExpression(o.lExpr, coords...)
+	e, z0, dim, err := parseSystemText(o, o.lExpr, "v1..vd")
 	if err != nil {
-		return nil, err
-	}
-	z0, err := parseFloats("z0", o.z0)
-	if err != nil {
-		return nil, err
-	}
-	dim := e.Dim()
-	if dim == 0 {
-		dim = len(z0)
-		if dim%2 != 0 {
-			return nil, usagef("invalid value %q for flag -z0: want 2d numbers (q1..qd, v1..vd), got %d", o.z0, len(z0))
-		}
-	}
-	if err := e.CheckDim(dim); err != nil {
 		return nil, err
 	}
 	return &parsedLSystem{expr: e, dim: dim, z0: z0}, nil
