@@ -127,14 +127,21 @@ func blockedGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, ac
 		for i0 := 0; i0 < m; i0 += 4 {
 			i := min(i0, m-4)
 			ap := &a[i*rs+l0*ks]
-			for j0 := 0; j0 < n; j0 += 8 {
+			j0 := 0
+			if i == i0 {
+				// the whole blocks of this row of blocks, in one call
+				nb := n / 8
+				asm.Block4x8(nl, ap, rs, ks, &b[l0*ldb], ldb, add, &c[i*ldc], ldc, nb)
+				j0 = 8 * nb
+			}
+			for ; j0 < n; j0 += 8 {
 				j := min(j0, n-8)
 				bp := &b[l0*ldb+j]
 				if i == i0 && j == j0 {
-					asm.Block4x8(nl, ap, rs, ks, bp, ldb, add, &c[i*ldc+j], ldc)
+					asm.Block4x8(nl, ap, rs, ks, bp, ldb, add, &c[i*ldc+j], ldc, 1)
 					continue
 				}
-				asm.Block4x8(nl, ap, rs, ks, bp, ldb, false, &scratch[0], 8)
+				asm.Block4x8(nl, ap, rs, ks, bp, ldb, false, &scratch[0], 8, 1)
 				for r := i0 - i; r < 4; r++ {
 					ci := c[(i+r)*ldc+j : (i+r)*ldc+j+8]
 					for q := j0 - j; q < 8; q++ {

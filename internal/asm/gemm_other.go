@@ -6,6 +6,6 @@ package asm
 const HasFMA = false
 
 // Block4x8 is Block4x8Go.
-func Block4x8(kk int, a *float64, rs, ks int, b *float64, ldb int, accumulate bool, c *float64, ldc int) {
-	Block4x8Go(kk, a, rs, ks, b, ldb, accumulate, c, ldc)
+func Block4x8(kk int, a *float64, rs, ks int, b *float64, ldb int, accumulate bool, c *float64, ldc, nb int) {
+	Block4x8Go(kk, a, rs, ks, b, ldb, accumulate, c, ldc, nb)
 }
