@@ -157,8 +157,9 @@ static inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v
 static inline long long __double_as_longlong(double d) { long long v; memcpy(&v, &d, sizeof v); return v; }
 `
 
-// TestCUDABranchCompiles compiles the engine's source as CUDA C++ would see
-// it (__CUDACC__ defined, CUDA's qualifiers mocked), syntax only.
+// TestCUDABranchCompiles compiles the engine's source and the bundle
+// evaluator's as CUDA C++ would see them (__CUDACC__ defined, CUDA's
+// qualifiers mocked), syntax only.
 func TestCUDABranchCompiles(t *testing.T) {
 	cxx := ""
 	for _, n := range []string{"c++", "g++", "clang++"} {
@@ -177,12 +178,14 @@ func TestCUDABranchCompiles(t *testing.T) {
 	if !strings.Contains(src, "HNN_KERNEL void hnn_adam(") {
 		t.Fatal("the source lacks the kernels")
 	}
-	file := filepath.Join(t.TempDir(), "engine.cpp")
-	if err := os.WriteFile(file, []byte(cudaMock+src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(cxx, "-std=c++17", "-fsyntax-only", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-function",
-		"-Werror", "-D__CUDACC__", file).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	for name, src := range map[string]string{"engine": src, "bundle": gpu.BundleSource()} {
+		file := filepath.Join(t.TempDir(), name+".cpp")
+		if err := os.WriteFile(file, []byte(cudaMock+src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(cxx, "-std=c++17", "-fsyntax-only", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-function",
+			"-Werror", "-D__CUDACC__", file).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
 	}
 }
