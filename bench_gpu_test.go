@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"hnnsolve/internal/gpu"
 )
 
@@ -302,5 +304,67 @@ func benchmarkEpochGPU(b *testing.B, dev gpu.Device, k int, hidden []int, nets i
 	b.ReportMetric(ns/1e3/float64(nets), "us/net-epoch")
 	if l := losses[0][warm+b.N-1]; !(l < losses[0][0]) {
 		b.Errorf("loss %v → %v: not training", losses[0][0], l)
+	}
+}
+
+// TestCUDABundle: Bundle.AtMembers with Device CUDA, on the device (the GPU,
+// or the host emulation with HNNSOLVE_GPU=host), gives the CPU's states of
+// the saved oscillator bundle to 1e-12 relative at T for 10^4 members.
+func TestCUDABundle(t *testing.T) {
+	t.Logf("device: %s", gpuDeviceOrSkip(t).Name())
+	b := loadOscillatorBundle(t)
+	p := b.Problem()
+	const n = 10000
+	z0 := mat.NewDense(n, 2, nil)
+	for i, r := range bundleMembers(p, n, 5) {
+		z0.SetRow(i, r)
+	}
+	want, err := b.AtMembers(p.T, z0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Device = CUDA
+	got, err := b.AtMembers(p.T, z0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for i := range n {
+		for c := range 2 {
+			w := want.At(i, c)
+			worst = math.Max(worst, math.Abs(got.At(i, c)-w)/(1+math.Abs(w)))
+		}
+	}
+	t.Logf("bundle at T, %d members: GPU against CPU %.2g relative", n, worst)
+	if worst > 1e-12 {
+		t.Errorf("GPU and CPU states differ by %.3g relative", worst)
+	}
+}
+
+// BenchmarkBundleStateAtTGPU is BenchmarkBundleStateAtT's bundle half on
+// the GPU: the state at T of 10^5 and 10^6 members of the saved oscillator
+// bundle in one AtMembers call (copies in and out included).
+func BenchmarkBundleStateAtTGPU(b *testing.B) {
+	cudaOrSkip(b)
+	bun := loadOscillatorBundle(b)
+	bun.Device = CUDA
+	p := bun.Problem()
+	for _, n := range []int{100000, 1000000} {
+		rows := bundleMembers(p, n, 3)
+		z0 := mat.NewDense(n, 2, nil)
+		for i, r := range rows {
+			z0.SetRow(i, r)
+		}
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			if _, err := bun.AtMembers(p.T, z0, nil); err != nil { // compiles the kernels once
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := bun.AtMembers(p.T, z0, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/member")
+		})
 	}
 }

@@ -102,6 +102,10 @@ type Bundle struct {
 	// Extrapolate lets the methods evaluate members outside the boxes and
 	// times outside [T0, T].
 	Extrapolate bool
+	// Device is where AtMembers evaluates: CPU (the default), or CUDA in
+	// a build with -tags gpu on a machine with a GPU (else AtMembers
+	// returns an error wrapping ErrDevice). Training is on the CPU.
+	Device Device
 	// EpochsRun is the number of Adam epochs trained, all segments.
 	EpochsRun int
 	// TrainTime is the wall time of training, all stages and segments.

@@ -77,8 +77,9 @@ func (b *Bundle) At(t float64, z0, theta []float64) ([]float64, error) {
 
 // AtMembers returns ẑ(t; z0_i, θ_i) for many members at once, row i of
 // the result (n × 2d) for row i of z0 (n × 2d) and theta (n × m; nil when
-// m = 0). The members are evaluated in chunks of 512, one matrix product
-// per layer for each chunk.
+// m = 0). On the CPU the members are evaluated in chunks of 512, one
+// matrix product per layer for each chunk; with b.Device CUDA, on the GPU
+// (-tags gpu), all of them at once.
 func (b *Bundle) AtMembers(t float64, z0, theta mat.Matrix) (*mat.Dense, error) {
 	if err := b.checkTime(t); err != nil {
 		return nil, err
@@ -86,6 +87,9 @@ func (b *Bundle) AtMembers(t float64, z0, theta mat.Matrix) (*mat.Dense, error) 
 	rows, err := b.memberRows(z0, theta)
 	if err != nil {
 		return nil, err
+	}
+	if b.Device != CPU {
+		return b.atMembersDevice(t, rows)
 	}
 	ts := make([]float64, len(rows))
 	for i := range ts {

@@ -2,7 +2,8 @@ package hnnsolve
 
 import "fmt"
 
-// Device selects where the training epochs run.
+// Device selects where the work runs: the training epochs (Settings.Device)
+// or a bundle's batched evaluation (Bundle.Device).
 type Device int
 
 const (

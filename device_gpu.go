@@ -86,3 +86,16 @@ func newBatchEngine(cfg gpu.Config) (*gpu.Engine, error) {
 	}
 	return gpu.New(dev, cfg)
 }
+
+// openBundleDevice returns the GPU (or its host emulation) for a bundle's
+// evaluation on d (Bundle.Device), or an error wrapping ErrDevice.
+func openBundleDevice(d Device) (gpu.Device, error) {
+	if err := d.Available(); err != nil {
+		return nil, err
+	}
+	dev, err := openGPU()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v: %w", ErrDevice, d, err)
+	}
+	return dev, nil
+}

@@ -26,3 +26,12 @@ func newDeviceTrainer(sol *Solution, _ *network, _ *rand.Rand, _ int) (engine.Tr
 
 // newBatchEngine is never reached in this build either.
 func newBatchEngine(gpu.Config) (*gpu.Engine, error) { return nil, openDevice(CUDA) }
+
+// openBundleDevice refuses every device but the CPU, which never reaches
+// it, in this build.
+func openBundleDevice(d Device) (gpu.Device, error) {
+	if err := d.Available(); err != nil {
+		return nil, err
+	}
+	return nil, openDevice(d)
+}

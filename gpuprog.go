@@ -304,16 +304,9 @@ func gpuNetConfig(sol *Solution, net *network, rng *rand.Rand, keepFrom int, pp 
 	if pp.summed && set.Energy > 0 {
 		return gpu.Config{}, fmt.Errorf("%w: the energy regulariser (Eq. 8) needs H at each point, but H returned a scalar", ErrHamiltonian)
 	}
-	var act gpu.Activation
-	switch net.act {
-	case Sin:
-		act = gpu.Sin
-	case Sigmoid:
-		act = gpu.Sigmoid
-	case Tanh:
-		act = gpu.Tanh
-	default:
-		return gpu.Config{}, fmt.Errorf("%w: activation %v", ErrSettings, net.act)
+	act, err := gpuActivation(net.act)
+	if err != nil {
+		return gpu.Config{}, err
 	}
 	param := gpu.Exponential
 	if set.Param == Linear {
@@ -386,4 +379,17 @@ func (t *gpuTrainer) Weights(dst [][]float64, kept bool) {
 	if err := t.eng.Weights(0, dst, kept); err != nil {
 		panic(deviceError(fmt.Errorf("reading the weights: %w", err)))
 	}
+}
+
+// gpuActivation is a's number in internal/gpu.
+func gpuActivation(a Activation) (gpu.Activation, error) {
+	switch a {
+	case Sin:
+		return gpu.Sin, nil
+	case Sigmoid:
+		return gpu.Sigmoid, nil
+	case Tanh:
+		return gpu.Tanh, nil
+	}
+	return 0, fmt.Errorf("%w: activation %v", ErrSettings, a)
 }

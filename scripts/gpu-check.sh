@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/gpu-check.sh: the one prepared check of the GPU engine (issue 11)
 # on an NVIDIA GPU machine, which has no Go toolchain. It runs the GPU
-# tests, the benchmarks, `hnnsolve reproduce oscillator -device cuda` and
-# the PyTorch peer side by side, and writes every log and one summary
+# tests, the benchmarks (the bundle evaluator's too), `hnnsolve reproduce
+# oscillator -device cuda` and the PyTorch peer side by side, and writes
+# every log and one summary
 # (summary.txt, summary.json) under $OUT. About 5-6 minutes; each step has
 # its own timeout and the optional ones are skipped once 7 minutes have
 # gone.
@@ -84,6 +85,9 @@ step engine-tests 300 no "$BIN/hnnsolve.test" -test.run 'CUDA' -test.v -test.cou
 # 2. Benchmarks: the GPU engine, and the CPU engine on this machine's CPU.
 step bench-gpu 240 no "$BIN/hnnsolve.test" -test.run '^$' -test.bench 'EpochGPU' -test.benchtime 2s
 step bench-cpu 60 yes "$BIN/hnnsolve.test" -test.run '^$' -test.bench 'Epoch/K=200/2x50/fused' -test.cpu 1 -test.benchtime 2s
+# The saved oscillator bundle (issue 12): the state at T of 10^5 members on
+# the GPU, on one CPU core, and by DOP853 member by member.
+step bench-bundle 150 yes "$BIN/hnnsolve.test" -test.run '^$' -test.bench 'BundleStateAtT' -test.cpu 1 -test.benchtime 3x
 
 # 3. The PyTorch peer on the GPU, same sizes (f64, its own timing).
 if [ -f "$PEER" ]; then
@@ -124,7 +128,7 @@ for name in ("cuda-tests", "engine-tests"):
     S["tests"][name]["failed"] = re.findall(r"^\s*--- FAIL: (\S+)", log, re.M)
     S["tests"][name]["device"] = re.findall(r"device: (.*)", log)[:1]
     S["tests"][name]["logs"] = [l.strip() for l in log.splitlines() if "relative" in l or "largest" in l][:40]
-for name in ("bench-gpu", "bench-cpu"):
+for name in ("bench-gpu", "bench-cpu", "bench-bundle"):
     for m in re.finditer(r"^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(.*)$", read(name), re.M):
         rest = dict((u, float(v)) for v, u in re.findall(r"([\d.e+-]+) (\S+)", m.group(4)))
         S["bench"][m.group(1)] = {"n": int(m.group(2)), "ns_per_op": float(m.group(3)), **rest}
@@ -159,6 +163,8 @@ t["B=4096 K=200 2x50, us/network-epoch (target <= 0.5)"] = b4096
 t["  SolveBatch (whole call, 1000 epochs), us/network-epoch"] = sb4096
 t["  peer plain / graph, us/network-epoch"] = [p("peer-b4096", "us_per_network_epoch"), p("peer-b4096-graph", "us_per_network_epoch")]
 t["CPU engine on this host, K=200, us/epoch"] = (b("BenchmarkEpoch/K=200/2x50/fused") or 0) / 1e3 or None
+t["bundle state at T, ns/member: GPU 1e5 / GPU 1e6 / CPU core / DOP853"] = [b("BenchmarkBundleStateAtTGPU/members=100000", "ns/member"),
+    b("BenchmarkBundleStateAtTGPU/members=1000000", "ns/member"), b("BenchmarkBundleStateAtT/bundle", "ns/member"), b("BenchmarkBundleStateAtT/dop853", "ns/member")]
 with open(os.path.join(out, "summary.json"), "w") as f:
     json.dump(S, f, indent=1)
 with open(os.path.join(out, "summary.txt"), "w") as f:
