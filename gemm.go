@@ -156,3 +156,21 @@ func blockedGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, ac
 		}
 	}
 }
+
+// syrkUpper sets the upper triangle of C (p×p, row-major) to AᵀA for A
+// (r×p, row-major): the Levenberg-Marquardt normal matrix JᵀJ. OpenBLAS's
+// Dsyrk does it with -tags openblas; otherwise serialGemm on the strips
+// C[i:i+4, i:p], half the product's work, so that the 4×8 assembly blocks
+// do it (gonum's Dsyrk runs vector loops, SSE2 axpys, several times slower
+// at these sizes). Entries below the diagonal inside the strips are
+// written too (symmetric, unused).
+func syrkUpper(p, r int, a, c []float64) {
+	if BLAS != "gonum" {
+		blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, p, r, 1, a, p, 0, c, p)
+		return
+	}
+	for i := 0; i < p; i += 4 {
+		m := min(4, p-i)
+		serialGemm(blas.Trans, m, p-i, r, a[i:], p, a[i:], p, 0, c[i*p+i:], p)
+	}
+}

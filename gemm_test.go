@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // TestGemm: gemm (serialGemm in the pure-Go build, OpenBLAS with the tag)
@@ -106,4 +107,31 @@ func uniformSlice(rng *rand.Rand, n int) []float64 {
 		x[i] = 2*rng.Float64() - 1
 	}
 	return x
+}
+
+// TestSyrkUpper: syrkUpper's upper triangle is gonum's Dsyrk to 1e-14
+// relative, for sizes around the 4×8 blocks' edges (p of 1 to 13, and a
+// Levenberg-Marquardt-like 37×301).
+func TestSyrkUpper(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, sz := range [][2]int{{1, 5}, {3, 2}, {4, 9}, {7, 16}, {8, 3}, {9, 40}, {13, 129}, {37, 301}} {
+		p, r := sz[0], sz[1]
+		a := make([]float64, r*p)
+		for i := range a {
+			a[i] = 2*rng.Float64() - 1
+		}
+		got, want := make([]float64, p*p), make([]float64, p*p)
+		for i := range got {
+			got[i] = math.NaN() // every upper entry must be written
+		}
+		syrkUpper(p, r, a, got)
+		blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, p, r, 1, a, p, 0, want, p)
+		for i := range p {
+			for j := i; j < p; j++ {
+				if d := math.Abs(got[i*p+j] - want[i*p+j]); !(d <= 1e-14*float64(r)) {
+					t.Fatalf("p=%d r=%d: C[%d,%d] = %v, want %v", p, r, i, j, got[i*p+j], want[i*p+j])
+				}
+			}
+		}
+	}
 }

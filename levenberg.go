@@ -344,7 +344,7 @@ func refineLM(ctx context.Context, lp lmModel, iters int, stop lmStop) (Stage, e
 		}
 		lp.jacobian(jac)
 		// JᵀJ and Jᵀr
-		blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, P, R, 1, jac, P, 0, jtj.RawSymmetric().Data, P)
+		syrkUpper(P, R, jac, jtj.RawSymmetric().Data)
 		blas64.Implementation().Dgemv(blas.Trans, R, P, 1, jac, P, r, 1, 0, jtr, 1)
 		improved := false
 		for try := 0; try < 30; try++ {
