@@ -65,22 +65,27 @@ func denseTimes(t0, t1 float64, n int) []float64 {
 	return ts
 }
 
-// oscillatorBundleMaxError is what the oscillator bundle of
-// oscillatorBundleSettings is held to over 1000 members: it reaches
-// 1.0017e-3 (README), just above issue 12's target of 1e-3, which is NOT
-// met; the check guards the level reached, with 25% for the differences
-// between builds (the vectorised sine and matrix kernels against -tags
-// purego).
-const oscillatorBundleMaxError = 1.25e-3
+// oscillatorBundleMaxError is issue 12's target for the oscillator bundle
+// over 1000 members. The bundle of oscillatorBundleSettings meets it with
+// a margin of 3x: its max error is 3.37e-4 over both the command's 1000
+// members (p99 2.9e-4) and the tests' (bundleMembers, seed 1), so
+// differences between builds (the vectorised sine and matrix kernels
+// against -tags purego) are far inside it.
+const oscillatorBundleMaxError = 1e-3
 
 func oscillatorBundleProblem() BundleProblem {
 	return BundleProblem{H: oscillatorBundleH, Z0Min: []float64{1, 0.5}, Z0Max: []float64{1.5, 1}, T: 4 * math.Pi}
 }
 
 // oscillatorBundleSettings are the settings of the oscillator target.
+// Levenberg-Marquardt runs 1600 steps per segment: at 300 (with 16
+// segments) every segment's loss was still falling by about 2.5x per 150
+// steps, and the bundle missed the target (1.0017e-3). Run longer, it
+// converges far enough for 12 segments of π/3 (3.37e-4), fewer forward
+// passes per evaluation than 16 (3.58e-4 with LM 800).
 func oscillatorBundleSettings() *Settings {
 	return &Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 16, LM: 300, RefinePoints: 1000, Seed: 1}
+		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 12, LM: 1600, RefinePoints: 1000, Seed: 1}
 }
 
 // oscillatorVariational is Hamilton's equations of Eq. 23 with their
@@ -156,8 +161,9 @@ func TestBundleOscillatorShort(t *testing.T) {
 // trained with oscillatorBundleSettings by "hnnsolve bundle oscillator"
 // and saved in testdata, against DOP853 as TestBundleOscillatorTarget
 // does, without the training: max error over 1000 random members and 201
-// times <= oscillatorBundleMaxError (the target's 1e-3 is not reached),
-// dz(T)/dz0 against the variational equations <= 1e-2 (the target).
+// times <= oscillatorBundleMaxError, the target's 1e-3 (met: 3.4e-4 on
+// these members), and dz(T)/dz0 against the variational equations <= 1e-2
+// (the target; met: 1.1e-3 on these members).
 func TestBundleOscillatorSaved(t *testing.T) {
 	f, err := os.Open(bundleBenchFile)
 	if err != nil {
@@ -184,20 +190,21 @@ func TestBundleOscillatorSaved(t *testing.T) {
 }
 
 // TestBundleOscillatorTarget trains the oscillator bundle over
-// z0 in [1, 1.5] × [0.5, 1] on [0, 4π] (about 9 minutes of CPU on one
-// core, more than go test's default 10-minute limit on a loaded machine)
-// and checks the largest error over 1000 random members and 201 times
-// against DOP853 to oscillatorBundleMaxError (issue 12's target is 1e-3,
-// not met) and dz(T)/dz0 to the target's 1e-2. It runs only when asked:
+// z0 in [1, 1.5] × [0.5, 1] on [0, 4π] (about 34 minutes of CPU on one
+// core, 40 minutes wall on a loaded machine, over go test's default
+// 10-minute limit) and checks the largest error over 1000 random members
+// and 201 times against DOP853 to oscillatorBundleMaxError, issue 12's
+// target of 1e-3 (met: 3.37e-4, a margin of 3x), and dz(T)/dz0 to the
+// target's 1e-2 (met: 1.05e-3). It runs only when asked:
 //
-//	HNNSOLVE_LONG=1 go test -run TestBundleOscillatorTarget -timeout 40m .
+//	HNNSOLVE_LONG=1 go test -run TestBundleOscillatorTarget -timeout 90m .
 //
 // TestBundleOscillatorSaved checks the bundle it produces (saved in
 // testdata) in every run, and TestBundleOscillatorShort trains a shorter
 // bundle.
 func TestBundleOscillatorTarget(t *testing.T) {
 	if os.Getenv("HNNSOLVE_LONG") == "" {
-		t.Skip("trains a bundle for ~10 minutes: set HNNSOLVE_LONG=1")
+		t.Skip("trains a bundle for ~40 minutes: set HNNSOLVE_LONG=1")
 	}
 	p := oscillatorBundleProblem()
 	start := time.Now()

@@ -11,7 +11,7 @@ import (
 )
 
 // bundleBenchFile is the oscillator bundle of the target
-// (oscillatorBundleSettings, 16 segments of 2×16), as written by
+// (oscillatorBundleSettings, 12 segments of 2×16), as written by
 // "hnnsolve bundle oscillator" (see the README).
 const bundleBenchFile = "testdata/bundle_oscillator.json"
 

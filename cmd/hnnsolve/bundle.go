@@ -52,7 +52,7 @@ var bundleSystems = map[string]func() bundleSystem{
 			grad: func(dst, z, _ []float64) { o.Gradient(dst, z) },
 			hess: func(dst, z, _ []float64) { o.Hessian(dst, z) },
 			set: hnnsolve.Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-				Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 16, LM: 300, RefinePoints: 1000, Seed: 1},
+				Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 12, LM: 1600, RefinePoints: 1000, Seed: 1},
 			coords: []string{"x", "p"},
 		}
 	},
