@@ -3,6 +3,8 @@ package hnnsolve
 import (
 	"errors"
 	"math"
+	"os"
+	"slices"
 	"testing"
 
 	"hnnsolve/integrate"
@@ -45,6 +47,58 @@ func hhField(theta []float64) func([]float64, float64, []float64) {
 		g := henonHeilesThetaGrad(z, th)
 		dst[0], dst[1], dst[2], dst[3] = g[2], g[3], -g[0], -g[1]
 	}
+}
+
+// hhVariational is hhField with its variational equations, y = (z, Φ)
+// with Φ row-major, Φ(0) = I and Φ' = J D²H(z; θ) Φ: Φ(t) = dz(t)/dz0.
+// D²H has the q block [[1 + 2θy, 2θx], [2θx, 1 − 2θy]] and the identity
+// as its p block, so (J D²H Φ) has rows Φ_px, Φ_py, −(D²_q Φ_q).
+func hhVariational(theta []float64) func([]float64, float64, []float64) {
+	th, f := theta[0], hhField(theta)
+	return func(dst []float64, t float64, y []float64) {
+		f(dst[:4], t, y[:4])
+		x, yy := y[0], y[1]
+		a, b, d := 1+2*th*yy, 2*th*x, 1-2*th*yy
+		phi, dphi := y[4:], dst[4:]
+		for c := range 4 {
+			fx, fy, fpx, fpy := phi[c], phi[4+c], phi[8+c], phi[12+c]
+			dphi[c], dphi[4+c] = fpx, fpy
+			dphi[8+c], dphi[12+c] = -(a*fx + b*fy), -(b*fx + d*fy)
+		}
+	}
+}
+
+// hhJacobianError returns the largest relative error, in the Frobenius
+// norm, of the bundle's dz(T)/dz0 against hhVariational by DOP853 over
+// the members.
+func hhJacobianError(t *testing.T, b *Bundle, members [][]float64) float64 {
+	t.Helper()
+	p := b.problem
+	worst := 0.0
+	for _, row := range members {
+		y0 := append(append([]float64{}, row[:4]...), make([]float64, 16)...)
+		for i := range 4 {
+			y0[4+5*i] = 1
+		}
+		ref, err := integrate.SolveODE(hhVariational(row[4:]), y0, []float64{p.T0, p.T}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jz, _, err := b.Jacobian(p.T, row[:4], row[4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff, norm := 0.0, 0.0
+		for i := range 4 {
+			for c := range 4 {
+				want := ref.Z.At(1, 4+4*i+c)
+				diff += (jz.At(i, c) - want) * (jz.At(i, c) - want)
+				norm += want * want
+			}
+		}
+		worst = math.Max(worst, math.Sqrt(diff/norm))
+	}
+	return worst
 }
 
 // hhBox is a box of members (z0, θ): lo and hi of length 5.
@@ -200,5 +254,69 @@ func TestBundleHenonHeilesBox(t *testing.T) {
 			t.Errorf("%s: H - 1/(6θ²) = %v at the worst corner, %v on the grid, all in the well %v; want < 0, the corner the largest, true",
 				c.name, excess, grid, inWell)
 		}
+	}
+}
+
+// hhBundleFile is the Hénon-Heiles bundle of the restated target
+// (hhBundleSettings), as written by "hnnsolve bundle henon-heiles".
+const hhBundleFile = "testdata/bundle_henon_heiles.json"
+
+// hhBundleSettings are the settings of the Hénon-Heiles target, the
+// command's henon-heiles preset.
+func hhBundleSettings() *Settings {
+	return &Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
+		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 24, LM: 300, RefinePoints: 1000, Seed: 1}
+}
+
+// loadHHBundle loads hhBundleFile for hhBundleTargetProblem and checks it
+// was trained with hhBundleSettings.
+func loadHHBundle(t *testing.T) *Bundle {
+	t.Helper()
+	f, err := os.Open(hhBundleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := LoadBundle(f, hhBundleTargetProblem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := b.Settings(), hhBundleSettings()
+	if got.Segments != want.Segments || got.LM != want.LM || got.Epochs != want.Epochs || got.Energy != want.Energy ||
+		got.RefinePoints != want.RefinePoints || !slices.Equal(got.Hidden, want.Hidden) {
+		t.Fatalf("%s was trained with other settings", hhBundleFile)
+	}
+	return b
+}
+
+// hhBundleMaxError and hhBundleJacobianError are what the saved bundle of
+// hhBundleSettings is held to: it reaches a max error of 1.4e-3 over the
+// test's 1000 members (2.0e-3 over the command's) and a dz(T)/dz0
+// relative error of 2.2e-2, so issue 12's target of 1e-3 is NOT met on the
+// restated box either; the checks guard the level reached, with 25% for
+// the differences between builds.
+const (
+	hhBundleMaxError      = 1.75e-3
+	hhBundleJacobianError = 2.75e-2
+)
+
+// TestBundleHenonHeilesSaved checks the Hénon-Heiles bundle of the
+// restated target (hhBundleTargetProblem, θ in [0.8, 0.9]), trained with
+// hhBundleSettings and saved in testdata, against DOP853 at rtol = atol =
+// 1e-12: max error over 1000 random members and 201 times <=
+// hhBundleMaxError (the target's 1e-3 is not reached), and dz(T)/dz0
+// against the variational equations (1000 members) <=
+// hhBundleJacobianError.
+func TestBundleHenonHeilesSaved(t *testing.T) {
+	b := loadHHBundle(t)
+	p := b.Problem()
+	worst := bundleMaxError(t, b, bundleMembers(p, 1000, 1), denseTimes(p.T0, p.T, 201), hhField)
+	jac := hhJacobianError(t, b, bundleMembers(p, 1000, 2))
+	t.Logf("max error over 1000 members × 201 times %.3g; dz(T)/dz0 relative error (1000 members) %.3g", worst, jac)
+	if worst > hhBundleMaxError {
+		t.Errorf("max error %.3g, want <= %g", worst, hhBundleMaxError)
+	}
+	if jac > hhBundleJacobianError {
+		t.Errorf("dz(T)/dz0 relative error %.3g, want <= %g", jac, hhBundleJacobianError)
 	}
 }
