@@ -151,13 +151,13 @@ Only for solve:
   -t0 T0, -t1 T1     time interval (default: the system's; [0, 4π] for -H)
 Only for bundle (SYSTEM oscillator: z0 in [1, 1.5] x [0.5, 1] on [0, 4π];
 henon-heiles: z0 within ±0.05 of (0.3, -0.3, 0.3, 0.15), coupling θ in
-[0.8, 1.2] on [0, 6π]); the preset is 2x16 per segment, K=1000 members and
-times per epoch, 1500 Adam epochs with β (0.9, 0.999) and lr 8e-3 to 1e-4,
-Levenberg-Marquardt on 1000 fixed points, and 12 segments, 1600 LM steps
-and λ = 1 (oscillator) or 24 segments, 300 LM steps and λ = 0
-(henon-heiles); -epochs, -points, -hidden, -segments,
--lm, -refine-points, -lr, -lr-final, -beta1, -beta2, -lambda, -seed, -out
-and -quiet as above, and:
+[0.8, 0.9] on [0, 6π], where every orbit is bounded); the preset is 2x16
+per segment, K=1000 members and times per epoch, 1500 Adam epochs with
+β (0.9, 0.999) and lr 8e-3 to 1e-4, Levenberg-Marquardt on 1000 fixed
+points, λ = 1, and 12 segments of 1600 LM steps (oscillator) or 24 of 300
+(henon-heiles); -epochs, -points, -hidden, -segments, -lm, -refine-points,
+-lr, -lr-final, -beta1, -beta2, -lambda, -seed, -out and -quiet as above,
+and:
   -members N         random members checked against DOP853 (default 1000)
   -times N           times per member, equally spaced (default 201)
   -grid N            N x N heat map over the first two coordinates (41)
