@@ -328,13 +328,7 @@ func TestCUDABundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worst := 0.0
-	for i := range n {
-		for c := range 2 {
-			w := want.At(i, c)
-			worst = math.Max(worst, math.Abs(got.At(i, c)-w)/(1+math.Abs(w)))
-		}
-	}
+	worst := statesRelDiff(got, want)
 	t.Logf("bundle at T, %d members: GPU against CPU %.2g relative", n, worst)
 	if worst > 1e-12 {
 		t.Errorf("GPU and CPU states differ by %.3g relative", worst)

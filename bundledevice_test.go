@@ -53,13 +53,7 @@ func TestBundleDeviceMatchesCPU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		worst := 0.0
-		for i := range n {
-			for c := range 2 {
-				w := want.At(i, c)
-				worst = math.Max(worst, math.Abs(got.At(i, c)-w)/(1+math.Abs(w)))
-			}
-		}
+		worst := statesRelDiff(got, want)
 		if worst > 1e-12 {
 			t.Errorf("t = %v: device and CPU differ by %.3g relative", tm, worst)
 		}
@@ -84,4 +78,18 @@ func TestBundleDeviceUnavailable(t *testing.T) {
 	if z, err := b.AtMembers(1, z0, nil); !errors.Is(err, ErrDevice) || z != nil {
 		t.Fatalf("Device CUDA: %v, %v; want an ErrDevice error", z, err)
 	}
+}
+
+// statesRelDiff is the largest |got - want| / (1 + |want|) over two
+// members × coordinates matrices of states.
+func statesRelDiff(got, want *mat.Dense) float64 {
+	worst := 0.0
+	r, c := want.Dims()
+	for i := range r {
+		for j := range c {
+			w := want.At(i, j)
+			worst = math.Max(worst, math.Abs(got.At(i, j)-w)/(1+math.Abs(w)))
+		}
+	}
+	return worst
 }
