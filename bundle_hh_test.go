@@ -3,7 +3,6 @@ package hnnsolve
 import (
 	"errors"
 	"math"
-	"os"
 	"slices"
 	"testing"
 
@@ -272,15 +271,7 @@ func hhBundleSettings() *Settings {
 // was trained with hhBundleSettings.
 func loadHHBundle(t *testing.T) *Bundle {
 	t.Helper()
-	f, err := os.Open(hhBundleFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b, err := LoadBundle(f, hhBundleTargetProblem())
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := loadSavedBundle(t, hhBundleFile, hhBundleTargetProblem())
 	got, want := b.Settings(), hhBundleSettings()
 	if got.Segments != want.Segments || got.LM != want.LM || got.Epochs != want.Epochs || got.Energy != want.Energy ||
 		got.RefinePoints != want.RefinePoints || !slices.Equal(got.Hidden, want.Hidden) {

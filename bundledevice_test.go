@@ -9,19 +9,25 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// loadOscillatorBundle is the saved oscillator bundle of the target.
-func loadOscillatorBundle(t testing.TB) *Bundle {
+// loadSavedBundle loads the bundle saved in file for the problem p.
+func loadSavedBundle(t testing.TB, file string, p BundleProblem) *Bundle {
 	t.Helper()
-	f, err := os.Open(bundleBenchFile)
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	b, err := LoadBundle(f, oscillatorBundleProblem())
+	b, err := LoadBundle(f, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// loadOscillatorBundle is the saved oscillator bundle of the target.
+func loadOscillatorBundle(t testing.TB) *Bundle {
+	t.Helper()
+	return loadSavedBundle(t, bundleBenchFile, oscillatorBundleProblem())
 }
 
 // TestBundleDeviceMatchesCPU: the GPU's bundle evaluator (internal/gpu,
