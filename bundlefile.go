@@ -109,9 +109,6 @@ func LoadBundle(r io.Reader, p BundleProblem) (b *Bundle, err error) {
 	bad := func(format string, args ...any) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)
 	}
-	if sum, err := m.sum(); err != nil || sum != m.Checksum {
-		return bad("checksum mismatch: the file is corrupt or was edited")
-	}
 	switch {
 	case m.Format != bundleFormat:
 		return bad("format %q, want %q", m.Format, bundleFormat)

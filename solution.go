@@ -583,8 +583,9 @@ func Load(r io.Reader, p Problem) (sol *Solution, err error) {
 
 // decodeModelFile decodes the JSON document of a model or bundle file
 // from r into v, reading at most MaxModelBytes (decoding allocates about
-// what it reads) and refusing unknown fields; errors wrap ErrModel.
-func decodeModelFile(r io.Reader, v any) error {
+// what it reads) and refusing unknown fields, and checks its checksum;
+// errors wrap ErrModel.
+func decodeModelFile(r io.Reader, v checkedFile) error {
 	lr := &io.LimitedReader{R: r, N: MaxModelBytes + 1}
 	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
@@ -594,8 +595,21 @@ func decodeModelFile(r io.Reader, v any) error {
 		}
 		return fmt.Errorf("%w: %w", ErrModel, err)
 	}
+	if sum, err := v.sum(); err != nil || sum != v.storedSum() {
+		return fmt.Errorf("%w: checksum mismatch: the file is corrupt or was edited", ErrModel)
+	}
 	return nil
 }
+
+// checkedFile is a model file with its SHA-256 checksum: sum computes it,
+// storedSum is the one the file holds.
+type checkedFile interface {
+	sum() (string, error)
+	storedSum() string
+}
+
+func (m *modelFile) storedSum() string  { return m.Checksum }
+func (m *bundleFile) storedSum() string { return m.Checksum }
 
 // load reads a model of the formulation form for the validated problem p.
 func load(r io.Reader, p Problem, form formulation) (*Solution, error) {
@@ -605,9 +619,6 @@ func load(r io.Reader, p Problem, form formulation) (*Solution, error) {
 	}
 	bad := func(format string, args ...any) (*Solution, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrModel}, args...)...)
-	}
-	if sum, err := m.sum(); err != nil || sum != m.Checksum {
-		return bad("checksum mismatch: the file is corrupt or was edited")
 	}
 	switch {
 	case m.Format != modelFormat:
