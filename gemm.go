@@ -158,19 +158,73 @@ func blockedGemm(m, n, kk int, a []float64, rs, ks int, b []float64, ldb int, ac
 }
 
 // syrkUpper sets the upper triangle of C (p×p, row-major) to AᵀA for A
-// (r×p, row-major): the Levenberg-Marquardt normal matrix JᵀJ. OpenBLAS's
-// Dsyrk does it with -tags openblas; otherwise serialGemm on the strips
-// C[i:i+4, i:p], half the product's work, so that the 4×8 assembly blocks
-// do it (gonum's Dsyrk runs vector loops, SSE2 axpys, several times slower
-// at these sizes). Entries below the diagonal inside the strips are
-// written too (symmetric, unused).
-func syrkUpper(p, r int, a, c []float64) {
+// (r×p, row-major): the Levenberg-Marquardt normal matrix JᵀJ, its
+// costliest product (r p²/2 multiply-adds a step). OpenBLAS's Dsyrk does
+// it with -tags openblas. Otherwise, where the CPU has the 4×8 assembly
+// kernel, A is packed a slice of syrkSlice rows at a time into strips of
+// 8 columns, each strip's rows contiguous, so that the kernel reads both
+// panels sequentially from cache (A read in place, with its rows p apart,
+// ran the kernel at a seventh of its speed); C's strips C[i:i+4, i:p] are
+// summed into a padded scratch over the slices and the upper triangle
+// copied out. Without the kernel it is serialGemm on C's strips. s holds
+// the scratch between calls (nil: allocate).
+func syrkUpper(p, r int, a, c []float64, s *syrkScratch) {
 	if BLAS != "gonum" {
 		blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, p, r, 1, a, p, 0, c, p)
 		return
 	}
-	for i := 0; i < p; i += 4 {
-		m := min(4, p-i)
-		serialGemm(blas.Trans, m, p-i, r, a[i:], p, a[i:], p, 0, c[i*p+i:], p)
+	if !asm.HasFMA {
+		for i := 0; i < p; i += 4 {
+			m := min(4, p-i)
+			serialGemm(blas.Trans, m, p-i, r, a[i:], p, a[i:], p, 0, c[i*p+i:], p)
+		}
+		return
 	}
+	if s == nil {
+		s = new(syrkScratch)
+	}
+	pp := (p + 7) &^ 7 // columns padded to whole strips
+	pack, cp := s.buffers(pp)
+	for l0 := 0; l0 < r; l0 += syrkSlice {
+		kc := min(syrkSlice, r-l0)
+		// pack[jb][l][q] = A[l0+l, 8jb+q], zero in the padding
+		for jb := 0; jb < pp/8; jb++ {
+			strip := pack[jb*kc*8 : (jb+1)*kc*8]
+			n := min(8, p-8*jb)
+			for l := range kc {
+				row := a[(l0+l)*p+8*jb : (l0+l)*p+8*jb+n]
+				copy(strip[l*8:], row)
+				clear(strip[l*8+n : l*8+8])
+			}
+		}
+		add := l0 > 0
+		for i := 0; i < p; i += 4 {
+			ib := i / 8
+			ap := &pack[ib*kc*8+i%8]
+			for jb := ib; jb < pp/8; jb++ {
+				asm.Block4x8(kc, ap, 1, 8, &pack[jb*kc*8], 8, add, &cp[i*pp+8*jb], pp, 1)
+			}
+		}
+	}
+	for i := range p {
+		copy(c[i*p+i:i*p+p], cp[i*pp+i:i*pp+p])
+	}
+}
+
+// syrkSlice rows of A are packed at a time: 128 rows of 456 columns are
+// 467 KB, inside a 512 KB or larger L2 cache.
+const syrkSlice = 128
+
+// syrkScratch is syrkUpper's packed slice of A and padded C.
+type syrkScratch struct{ pack, c []float64 }
+
+func (s *syrkScratch) buffers(pp int) (pack, c []float64) {
+	// C's rows are padded to whole 4-row blocks as well.
+	if n := syrkSlice * pp; len(s.pack) < n {
+		s.pack = make([]float64, n)
+	}
+	if n := (pp + 4) * pp; len(s.c) < n {
+		s.c = make([]float64, n)
+	}
+	return s.pack, s.c
 }

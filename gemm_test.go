@@ -114,7 +114,7 @@ func uniformSlice(rng *rand.Rand, n int) []float64 {
 // Levenberg-Marquardt-like 37×301).
 func TestSyrkUpper(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, sz := range [][2]int{{1, 5}, {3, 2}, {4, 9}, {7, 16}, {8, 3}, {9, 40}, {13, 129}, {37, 301}} {
+	for _, sz := range [][2]int{{1, 5}, {3, 2}, {4, 9}, {7, 16}, {8, 3}, {9, 40}, {13, 129}, {37, 301}, {50, 260}, {453, 130}} {
 		p, r := sz[0], sz[1]
 		a := make([]float64, r*p)
 		for i := range a {
@@ -124,7 +124,7 @@ func TestSyrkUpper(t *testing.T) {
 		for i := range got {
 			got[i] = math.NaN() // every upper entry must be written
 		}
-		syrkUpper(p, r, a, got)
+		syrkUpper(p, r, a, got, nil)
 		blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, p, r, 1, a, p, 0, want, p)
 		for i := range p {
 			for j := i; j < p; j++ {

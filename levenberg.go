@@ -318,6 +318,7 @@ func refineLM(ctx context.Context, lp lmModel, iters int, stop lmStop) (Stage, e
 	}
 	st := Stage{Name: "lm", LossBefore: loss, Evals: 1, Status: "iterations done"}
 	jtj := mat.NewSymDense(P, nil)
+	var syrk syrkScratch
 	sys := mat.NewSymDense(P, nil)
 	jtr, delta := make([]float64, P), make([]float64, P)
 	mu := 1e-3
@@ -344,7 +345,7 @@ func refineLM(ctx context.Context, lp lmModel, iters int, stop lmStop) (Stage, e
 		}
 		lp.jacobian(jac)
 		// JᵀJ and Jᵀr
-		syrkUpper(P, R, jac, jtj.RawSymmetric().Data)
+		syrkUpper(P, R, jac, jtj.RawSymmetric().Data, &syrk)
 		blas64.Implementation().Dgemv(blas.Trans, R, P, 1, jac, P, r, 1, 0, jtr, 1)
 		improved := false
 		for try := 0; try < 30; try++ {
