@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
 // TestGemm: gemm (serialGemm in the pure-Go build, OpenBLAS with the tag)
@@ -132,6 +134,45 @@ func TestSyrkUpper(t *testing.T) {
 					t.Fatalf("p=%d r=%d: C[%d,%d] = %v, want %v", p, r, i, j, got[i*p+j], want[i*p+j])
 				}
 			}
+		}
+	}
+}
+
+// TestPotrfUpper: potrfUpper's factor is LAPACK's (gonum's Dpotrf) to
+// 1e-12 relative on matrices spanning several 32-column blocks, and it
+// reports a matrix that is not positive definite.
+func TestPotrfUpper(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{1, 3, 8, 63, 64, 65, 130, 452} {
+		r := n + 20
+		g := make([]float64, r*n)
+		for i := range g {
+			g[i] = 2*rng.Float64() - 1
+		}
+		a := make([]float64, n*n)
+		syrkUpper(n, r, g, a, nil)
+		want := slices.Clone(a)
+		if _, ok := lapack64.Potrf(blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n, Data: want}); !ok {
+			t.Fatalf("n=%d: LAPACK finds AᵀA not positive definite", n)
+		}
+		if !potrfUpper(n, a, nil) {
+			t.Fatalf("n=%d: potrfUpper finds AᵀA not positive definite", n)
+		}
+		for i := range n {
+			for j := i; j < n; j++ {
+				if d := math.Abs(a[i*n+j] - want[i*n+j]); !(d <= 1e-12*math.Abs(want[i*n+i])) {
+					t.Fatalf("n=%d: U[%d,%d] = %v, want %v", n, i, j, a[i*n+j], want[i*n+j])
+				}
+			}
+		}
+		// Indefinite: a negative entry deep on the diagonal (past the first block).
+		a = make([]float64, n*n)
+		for i := range n {
+			a[i*n+i] = 1
+		}
+		a[(n-1)*n+n-1] = -1
+		if potrfUpper(n, a, nil) {
+			t.Errorf("n=%d: potrfUpper factored an indefinite matrix", n)
 		}
 	}
 }

@@ -349,20 +349,20 @@ func refineLM(ctx context.Context, lp lmModel, iters int, stop lmStop) (Stage, e
 		blas64.Implementation().Dgemv(blas.Trans, R, P, 1, jac, P, r, 1, 0, jtr, 1)
 		improved := false
 		for try := 0; try < 30; try++ {
-			// Cholesky of JᵀJ + μ diag(JᵀJ) by LAPACK directly (mat.Cholesky
-			// also estimates the condition number, which costs more here).
+			// Cholesky of JᵀJ + μ diag(JᵀJ) directly (mat.Cholesky also
+			// estimates the condition number, which costs more here).
 			sd := sys.RawSymmetric()
 			copy(sd.Data, jtj.RawSymmetric().Data)
 			for i := range P {
 				dii := sd.Data[i*P+i]
 				sd.Data[i*P+i] = dii + mu*math.Max(dii, 1e-12)
 			}
-			tri, ok := lapack64.Potrf(sd)
-			if !ok {
+			if !potrfUpper(P, sd.Data, &syrk) {
 				mu *= 10
 				continue
 			}
 			copy(delta, jtr)
+			tri := blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: P, Stride: P, Data: sd.Data}
 			lapack64.Potrs(tri, blas64.General{Rows: P, Cols: 1, Stride: 1, Data: delta})
 			for i := range theta {
 				trial[i] = theta[i] - delta[i]
