@@ -190,7 +190,7 @@ func TestBundleOscillatorSaved(t *testing.T) {
 }
 
 // TestBundleOscillatorTarget trains the oscillator bundle over
-// z0 in [1, 1.5] × [0.5, 1] on [0, 4π] (about 22 minutes of CPU on one
+// z0 in [1, 1.5] × [0.5, 1] on [0, 4π] (about 12 minutes of CPU on one
 // core, over go test's default 10-minute limit) and checks the largest error over 1000 random members
 // and 201 times against DOP853 to oscillatorBundleMaxError, issue 12's
 // target of 1e-3 (met: 3.37e-4, a margin of 3x), and dz(T)/dz0 to the
@@ -203,7 +203,7 @@ func TestBundleOscillatorSaved(t *testing.T) {
 // bundle.
 func TestBundleOscillatorTarget(t *testing.T) {
 	if os.Getenv("HNNSOLVE_LONG") == "" {
-		t.Skip("trains a bundle for ~22 minutes: set HNNSOLVE_LONG=1")
+		t.Skip("trains a bundle for ~12 minutes: set HNNSOLVE_LONG=1")
 	}
 	p := oscillatorBundleProblem()
 	start := time.Now()
