@@ -432,6 +432,14 @@ func TestBundleBadInput(t *testing.T) {
 	if _, err := b.AtMembers(1, mat.NewDense(1, 3, z0[:3]), mat.NewDense(1, 1, th)); !errors.Is(err, ErrProblem) {
 		t.Errorf("AtMembers with 3 columns: err = %v", err)
 	}
+	// A nil *mat.Dense is no matrix, not a panic inside mat.
+	var none *mat.Dense
+	if _, err := b.AtMembers(1, mat.NewDense(1, 4, z0), none); !errors.Is(err, ErrProblem) {
+		t.Errorf("AtMembers with a nil *mat.Dense theta: err = %v", err)
+	}
+	if _, err := b.AtMembers(1, none, mat.NewDense(1, 1, th)); !errors.Is(err, ErrProblem) {
+		t.Errorf("AtMembers with a nil *mat.Dense z0: err = %v", err)
+	}
 	// Extrapolate opts in to members outside the box.
 	b.Extrapolate = true
 	if _, err := b.At(1, []float64{0.36, -0.3, 0.3, 0.15}, th); err != nil {

@@ -2,6 +2,7 @@ package hnnsolve
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 
 	"gonum.org/v1/gonum/mat"
@@ -100,6 +101,7 @@ func (b *Bundle) AtMembers(t float64, z0, theta mat.Matrix) (*mat.Dense, error) 
 
 // memberRows checks the members given as matrices and returns their rows.
 func (b *Bundle) memberRows(z0, theta mat.Matrix) ([][]float64, error) {
+	z0, theta = nilMatrix(z0), nilMatrix(theta)
 	if z0 == nil {
 		return nil, fmt.Errorf("%w: z0 is nil", ErrProblem)
 	}
@@ -130,6 +132,15 @@ func (b *Bundle) memberRows(z0, theta mat.Matrix) ([][]float64, error) {
 		}
 	}
 	return rows, nil
+}
+
+// nilMatrix returns m, or nil when m holds a nil pointer (a nil *mat.Dense
+// passed for "no θ"), which mat's methods would dereference.
+func nilMatrix(m mat.Matrix) mat.Matrix {
+	if v := reflect.ValueOf(m); m == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return m
 }
 
 // evalRows evaluates the checked rows at the times ts.
