@@ -16,30 +16,52 @@ import (
 const bundleBenchFile = "testdata/bundle_oscillator.json"
 
 // BenchmarkBundleStateAtT measures the state at t = T of 10^5 members of
-// the oscillator bundle: "bundle" in one batched AtMembers call, "dop853"
-// member by member at the loosest tolerance (1e-3, 5e-4, 2.5e-4, ...,
-// halving) whose largest error at T over the first 200 members is at most
-// the bundle's. Both run on one goroutine; ns/member is the figure to
-// compare, B/member the bundle's memory at evaluation.
+// each saved bundle (the oscillator's and Hénon-Heiles'): "bundle" in one
+// batched AtMembers call, "dop853" member by member at the loosest
+// tolerance (1e-3, 5e-4, 2.5e-4, ..., halving) whose largest error at T
+// over the first 200 members is at most the bundle's. Both run on one
+// goroutine; ns/member is the figure to compare, B/member the bundle's
+// memory at evaluation.
 func BenchmarkBundleStateAtT(b *testing.B) {
-	f, err := os.Open(bundleBenchFile)
+	for _, c := range []struct {
+		name, file string
+		p          BundleProblem
+		field      func(theta []float64) func([]float64, float64, []float64)
+	}{
+		{"oscillator", bundleBenchFile, oscillatorBundleProblem(),
+			func([]float64) func([]float64, float64, []float64) { return oscillatorField }},
+		{"henon-heiles", hhBundleFile, hhBundleTargetProblem(), hhField},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchBundleStateAtT(b, c.file, c.p, c.field) })
+	}
+}
+
+func benchBundleStateAtT(b *testing.B, file string, p BundleProblem, field func(theta []float64) func([]float64, float64, []float64)) {
+	f, err := os.Open(file)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	p := oscillatorBundleProblem()
 	bun, err := LoadBundle(f, p)
 	if err != nil {
 		b.Fatal(err)
 	}
 	const n = 100000
+	dim, nth := p.dim(), len(p.ThetaMin)
 	rows := bundleMembers(p, n, 3)
-	z0 := mat.NewDense(n, 2, nil)
+	z0 := mat.NewDense(n, dim, nil)
+	var theta *mat.Dense
+	if nth > 0 {
+		theta = mat.NewDense(n, nth, nil)
+	}
 	for i, r := range rows {
-		z0.SetRow(i, r)
+		z0.SetRow(i, r[:dim])
+		if theta != nil {
+			theta.SetRow(i, r[dim:])
+		}
 	}
 	// The tolerance of DOP853 that matches the bundle's accuracy at T.
-	zT, err := bun.AtMembers(p.T, z0, nil)
+	zT, err := bun.AtMembers(p.T, z0, theta)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,12 +70,12 @@ func BenchmarkBundleStateAtT(b *testing.B) {
 	bundleErr := 0.0
 	ts := []float64{p.T0, p.T}
 	for i := range check {
-		ref, err := integrate.SolveODE(oscillatorField, rows[i], ts, nil)
+		ref, err := integrate.SolveODE(field(rows[i][dim:]), rows[i][:dim], ts, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		refs[i] = ref.Z.RawRowView(1)
-		for c := range 2 {
+		for c := range dim {
 			bundleErr = math.Max(bundleErr, math.Abs(zT.At(i, c)-refs[i][c]))
 		}
 	}
@@ -62,11 +84,11 @@ func BenchmarkBundleStateAtT(b *testing.B) {
 		tolErr = 0
 		s := &integrate.AdaptiveSettings{RTol: tol, ATol: tol}
 		for i := range check {
-			got, err := integrate.SolveODE(oscillatorField, rows[i], ts, s)
+			got, err := integrate.SolveODE(field(rows[i][dim:]), rows[i][:dim], ts, s)
 			if err != nil {
 				b.Fatal(err)
 			}
-			for c := range 2 {
+			for c := range dim {
 				tolErr = math.Max(tolErr, math.Abs(got.Z.At(1, c)-refs[i][c]))
 			}
 		}
@@ -78,7 +100,7 @@ func BenchmarkBundleStateAtT(b *testing.B) {
 	b.Run("bundle", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := bun.AtMembers(p.T, z0, nil); err != nil {
+			if _, err := bun.AtMembers(p.T, z0, theta); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -86,10 +108,14 @@ func BenchmarkBundleStateAtT(b *testing.B) {
 	})
 	b.Run("dop853", func(b *testing.B) {
 		s := &integrate.AdaptiveSettings{RTol: tol, ATol: tol}
+		fields := make([]func([]float64, float64, []float64), n)
+		for i, r := range rows {
+			fields[i] = field(r[dim:])
+		}
 		b.ReportAllocs()
 		for b.Loop() {
-			for _, r := range rows {
-				if _, err := integrate.SolveODE(oscillatorField, r, ts, s); err != nil {
+			for i, r := range rows {
+				if _, err := integrate.SolveODE(fields[i], r[:dim], ts, s); err != nil {
 					b.Fatal(err)
 				}
 			}

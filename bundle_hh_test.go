@@ -3,8 +3,10 @@ package hnnsolve
 import (
 	"errors"
 	"math"
+	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"hnnsolve/integrate"
 )
@@ -39,12 +41,14 @@ func hhInWell(z []float64, th float64) bool {
 	return y > -0.5 && y < 1-math.Sqrt(3)*math.Abs(x)
 }
 
-// hhField is Hamilton's equations of henonHeilesThetaH at θ.
+// hhField is Hamilton's equations of henonHeilesThetaH at θ, in closed
+// form (henonHeilesThetaGrad's, without its allocation, so that DOP853
+// is timed fairly in BenchmarkBundleStateAtT).
 func hhField(theta []float64) func([]float64, float64, []float64) {
 	th := theta[0]
 	return func(dst []float64, _ float64, z []float64) {
-		g := henonHeilesThetaGrad(z, th)
-		dst[0], dst[1], dst[2], dst[3] = g[2], g[3], -g[0], -g[1]
+		x, y, px, py := z[0], z[1], z[2], z[3]
+		dst[0], dst[1], dst[2], dst[3] = px, py, -(x + th*2*x*y), -(y + th*(x*x-y*y))
 	}
 }
 
@@ -264,7 +268,7 @@ const hhBundleFile = "testdata/bundle_henon_heiles.json"
 // command's henon-heiles preset.
 func hhBundleSettings() *Settings {
 	return &Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 24, LM: 300, RefinePoints: 1000, Seed: 1}
+		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 24, LM: 2400, RefinePoints: 1000, Seed: 1}
 }
 
 // loadHHBundle loads hhBundleFile for hhBundleTargetProblem and checks it
@@ -280,30 +284,61 @@ func loadHHBundle(t *testing.T) *Bundle {
 	return b
 }
 
-// hhBundleMaxError and hhBundleJacobianError are what the saved bundle of
-// hhBundleSettings is held to: it reaches a max error of 1.4e-3 over the
-// test's 1000 members (2.0e-3 over the command's) and a dz(T)/dz0
-// relative error of 2.2e-2, so issue 12's target of 1e-3 is NOT met on the
-// restated box either; the checks guard the level reached, with 25% for
-// the differences between builds.
+// hhBundleMaxError and hhBundleJacobianError are what the Hénon-Heiles
+// bundle of hhBundleSettings is held to on the restated box. The max error
+// is issue 12's target, 1e-3: the bundle reaches 6.0e-4 over the test's
+// 1000 members (5.4e-4 over the command's). The Jacobian's target, 1e-2, is
+// met over the command's members (6.9e-3) but not over the test's: one
+// member of 1000 (x0, px0 near the box's upper faces, θ = 0.88) reaches
+// 1.57e-2, the next ones 4.6e-3 (p99) and less, its error growing along the
+// chain with its state error. So hhBundleJacobianError guards the level
+// reached, 2e-2, not the target.
 const (
-	hhBundleMaxError      = 1.75e-3
-	hhBundleJacobianError = 2.75e-2
+	hhBundleMaxError      = 1e-3
+	hhBundleJacobianError = 2e-2
 )
 
 // TestBundleHenonHeilesSaved checks the Hénon-Heiles bundle of the
 // restated target (hhBundleTargetProblem, θ in [0.8, 0.9]), trained with
 // hhBundleSettings and saved in testdata, against DOP853 at rtol = atol =
 // 1e-12: max error over 1000 random members and 201 times <=
-// hhBundleMaxError (the target's 1e-3 is not reached), and dz(T)/dz0
-// against the variational equations (1000 members) <=
-// hhBundleJacobianError.
+// hhBundleMaxError, and dz(T)/dz0 against the variational equations
+// (1000 members) <= hhBundleJacobianError. TestBundleHenonHeilesTarget
+// trains it.
 func TestBundleHenonHeilesSaved(t *testing.T) {
 	b := loadHHBundle(t)
 	p := b.Problem()
 	worst := bundleMaxError(t, b, bundleMembers(p, 1000, 1), denseTimes(p.T0, p.T, 201), hhField)
 	jac := hhJacobianError(t, b, bundleMembers(p, 1000, 2))
 	t.Logf("max error over 1000 members × 201 times %.3g; dz(T)/dz0 relative error (1000 members) %.3g", worst, jac)
+	if worst > hhBundleMaxError {
+		t.Errorf("max error %.3g, want <= %g", worst, hhBundleMaxError)
+	}
+	if jac > hhBundleJacobianError {
+		t.Errorf("dz(T)/dz0 relative error %.3g, want <= %g", jac, hhBundleJacobianError)
+	}
+}
+
+// TestBundleHenonHeilesTarget trains the Hénon-Heiles bundle of the
+// restated target (about an hour on one core, past go test's default
+// limit) and checks it as TestBundleHenonHeilesSaved checks the saved one.
+// It runs only when asked:
+//
+//	HNNSOLVE_LONG=1 go test -run TestBundleHenonHeilesTarget -timeout 120m .
+func TestBundleHenonHeilesTarget(t *testing.T) {
+	if os.Getenv("HNNSOLVE_LONG") == "" {
+		t.Skip("trains a bundle for about an hour: set HNNSOLVE_LONG=1")
+	}
+	p := hhBundleTargetProblem()
+	start := time.Now()
+	b, err := SolveBundle(p, hhBundleSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := time.Since(start)
+	worst := bundleMaxError(t, b, bundleMembers(p, 1000, 1), denseTimes(p.T0, p.T, 201), hhField)
+	jac := hhJacobianError(t, b, bundleMembers(p, 1000, 2))
+	t.Logf("training %v; max error over 1000 members × 201 times %.3g; dz(T)/dz0 relative error (1000 members) %.3g", train, worst, jac)
 	if worst > hhBundleMaxError {
 		t.Errorf("max error %.3g, want <= %g", worst, hhBundleMaxError)
 	}

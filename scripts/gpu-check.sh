@@ -164,7 +164,7 @@ t["  SolveBatch (whole call, 1000 epochs), us/network-epoch"] = sb4096
 t["  peer plain / graph, us/network-epoch"] = [p("peer-b4096", "us_per_network_epoch"), p("peer-b4096-graph", "us_per_network_epoch")]
 t["CPU engine on this host, K=200, us/epoch"] = (b("BenchmarkEpoch/K=200/2x50/fused") or 0) / 1e3 or None
 t["bundle state at T, ns/member: GPU 1e5 / GPU 1e6 / CPU core / DOP853"] = [b("BenchmarkBundleStateAtTGPU/members=100000", "ns/member"),
-    b("BenchmarkBundleStateAtTGPU/members=1000000", "ns/member"), b("BenchmarkBundleStateAtT/bundle", "ns/member"), b("BenchmarkBundleStateAtT/dop853", "ns/member")]
+    b("BenchmarkBundleStateAtTGPU/members=1000000", "ns/member"), b("BenchmarkBundleStateAtT/oscillator/bundle", "ns/member"), b("BenchmarkBundleStateAtT/oscillator/dop853", "ns/member")]
 with open(os.path.join(out, "summary.json"), "w") as f:
     json.dump(S, f, indent=1)
 with open(os.path.join(out, "summary.txt"), "w") as f:
