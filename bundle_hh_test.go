@@ -268,7 +268,7 @@ const hhBundleFile = "testdata/bundle_henon_heiles.json"
 // command's henon-heiles preset.
 func hhBundleSettings() *Settings {
 	return &Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 24, LM: 2400, RefinePoints: 1000, Seed: 1}
+		Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 32, LM: 2400, RefinePoints: 1000, Seed: 1}
 }
 
 // loadHHBundle loads hhBundleFile for hhBundleTargetProblem and checks it
@@ -284,18 +284,16 @@ func loadHHBundle(t *testing.T) *Bundle {
 	return b
 }
 
-// hhBundleMaxError and hhBundleJacobianError are what the Hénon-Heiles
-// bundle of hhBundleSettings is held to on the restated box. The max error
-// is issue 12's target, 1e-3: the bundle reaches 6.0e-4 over the test's
-// 1000 members (5.4e-4 over the command's). The Jacobian's target, 1e-2, is
-// met over the command's members (6.9e-3) but not over the test's: one
-// member of 1000 (x0, px0 near the box's upper faces, θ = 0.88) reaches
-// 1.57e-2, the next ones 4.6e-3 (p99) and less, its error growing along the
-// chain with its state error. So hhBundleJacobianError guards the level
-// reached, 2e-2, not the target.
+// hhBundleMaxError and hhBundleJacobianError are issue 12's targets for
+// the Hénon-Heiles bundle on the restated box: a max error of 1e-3 over
+// 1000 members and 201 times, and a dz(T)/dz0 relative error of 1e-2. The
+// bundle of hhBundleSettings meets them over the test's members with
+// margins of 3x and 1.5x: 3.2e-4 and 6.4e-3 (3.4e-4 and 4.2e-3 over the
+// command's). With 24 segments (the same LM) it reached 6.0e-4 but 1.57e-2,
+// one member of 1000 the outlier, which is why the preset has 32.
 const (
 	hhBundleMaxError      = 1e-3
-	hhBundleJacobianError = 2e-2
+	hhBundleJacobianError = 1e-2
 )
 
 // TestBundleHenonHeilesSaved checks the Hénon-Heiles bundle of the
@@ -320,14 +318,14 @@ func TestBundleHenonHeilesSaved(t *testing.T) {
 }
 
 // TestBundleHenonHeilesTarget trains the Hénon-Heiles bundle of the
-// restated target (about an hour on one core, past go test's default
+// restated target (about 80 minutes on one core, past go test's default
 // limit) and checks it as TestBundleHenonHeilesSaved checks the saved one.
 // It runs only when asked:
 //
 //	HNNSOLVE_LONG=1 go test -run TestBundleHenonHeilesTarget -timeout 120m .
 func TestBundleHenonHeilesTarget(t *testing.T) {
 	if os.Getenv("HNNSOLVE_LONG") == "" {
-		t.Skip("trains a bundle for about an hour: set HNNSOLVE_LONG=1")
+		t.Skip("trains a bundle for about 80 minutes: set HNNSOLVE_LONG=1")
 	}
 	p := hhBundleTargetProblem()
 	start := time.Now()

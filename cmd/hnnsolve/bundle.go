@@ -74,7 +74,7 @@ var bundleSystems = map[string]func() bundleSystem{
 			grad: func(dst, z, th []float64) { hc.Gradient(dst, z, th[0]) },
 			hess: func(dst, z, th []float64) { hc.Hessian(dst, z, th[0]) },
 			set: hnnsolve.Settings{Points: 1000, Hidden: []int{16, 16}, Epochs: 1500, LearnRate: 8e-3, LearnRateFinal: 1e-4,
-				Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 24, LM: 2400, RefinePoints: 1000, Seed: 1},
+				Beta1: 0.9, Beta2: 0.999, Energy: 1, Segments: 32, LM: 2400, RefinePoints: 1000, Seed: 1},
 			coords: []string{"x", "y", "px", "py"}, params: []string{"theta"},
 		}
 	},

@@ -154,7 +154,7 @@ henon-heiles: z0 within ±0.05 of (0.3, -0.3, 0.3, 0.15), coupling θ in
 [0.8, 0.9] on [0, 6π], where every orbit is bounded); the preset is 2x16
 per segment, K=1000 members and times per epoch, 1500 Adam epochs with
 β (0.9, 0.999) and lr 8e-3 to 1e-4, Levenberg-Marquardt on 1000 fixed
-points, λ = 1, and 12 segments of 1600 LM steps (oscillator) or 24 of 2400
+points, λ = 1, and 12 segments of 1600 LM steps (oscillator) or 32 of 2400
 (henon-heiles); -epochs, -points, -hidden, -segments, -lm, -refine-points,
 -lr, -lr-final, -beta1, -beta2, -lambda, -seed, -out and -quiet as above,
 and:
