@@ -3,10 +3,8 @@ package hnnsolve
 import (
 	"errors"
 	"math"
-	"os"
 	"slices"
 	"testing"
-	"time"
 
 	"hnnsolve/integrate"
 )
@@ -324,23 +322,7 @@ func TestBundleHenonHeilesSaved(t *testing.T) {
 //
 //	HNNSOLVE_LONG=1 go test -run TestBundleHenonHeilesTarget -timeout 120m .
 func TestBundleHenonHeilesTarget(t *testing.T) {
-	if os.Getenv("HNNSOLVE_LONG") == "" {
-		t.Skip("trains a bundle for about 80 minutes: set HNNSOLVE_LONG=1")
-	}
 	p := hhBundleTargetProblem()
-	start := time.Now()
-	b, err := SolveBundle(p, hhBundleSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	train := time.Since(start)
-	worst := bundleMaxError(t, b, bundleMembers(p, 1000, 1), denseTimes(p.T0, p.T, 201), hhField)
-	jac := hhJacobianError(t, b, bundleMembers(p, 1000, 2))
-	t.Logf("training %v; max error over 1000 members × 201 times %.3g; dz(T)/dz0 relative error (1000 members) %.3g", train, worst, jac)
-	if worst > hhBundleMaxError {
-		t.Errorf("max error %.3g, want <= %g", worst, hhBundleMaxError)
-	}
-	if jac > hhBundleJacobianError {
-		t.Errorf("dz(T)/dz0 relative error %.3g, want <= %g", jac, hhBundleJacobianError)
-	}
+	trainBundleTarget(t, p, hhBundleSettings(), hhField,
+		func(b *Bundle) float64 { return hhJacobianError(t, b, bundleMembers(p, 1000, 2)) }, hhBundleMaxError, hhBundleJacobianError)
 }
