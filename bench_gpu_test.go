@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gonum.org/v1/gonum/mat"
-
 	"hnnsolve/internal/gpu"
 )
 
@@ -315,10 +313,7 @@ func TestCUDABundle(t *testing.T) {
 	b := loadOscillatorBundle(t)
 	p := b.Problem()
 	const n = 10000
-	z0 := mat.NewDense(n, 2, nil)
-	for i, r := range bundleMembers(p, n, 5) {
-		z0.SetRow(i, r)
-	}
+	z0, _ := memberMatrices(p, bundleMembers(p, n, 5))
 	want, err := b.AtMembers(p.T, z0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -345,10 +340,7 @@ func BenchmarkBundleStateAtTGPU(b *testing.B) {
 	p := bun.Problem()
 	for _, n := range []int{100000, 1000000} {
 		rows := bundleMembers(p, n, 3)
-		z0 := mat.NewDense(n, 2, nil)
-		for i, r := range rows {
-			z0.SetRow(i, r)
-		}
+		z0, _ := memberMatrices(p, rows)
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			if _, err := bun.AtMembers(p.T, z0, nil); err != nil { // compiles the kernels once
 				b.Fatal(err)

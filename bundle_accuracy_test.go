@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
+
 	"hnnsolve/integrate"
 )
 
@@ -31,6 +33,23 @@ func bundleMembers(p BundleProblem, n int, seed uint64) [][]float64 {
 		}
 	}
 	return rows
+}
+
+// memberMatrices splits the members' rows (z0 then θ) into the matrices
+// AtMembers takes; theta is nil when p has no parameters.
+func memberMatrices(p BundleProblem, rows [][]float64) (z0, theta *mat.Dense) {
+	dim, m := p.dim(), len(p.ThetaMin)
+	z0 = mat.NewDense(len(rows), dim, nil)
+	if m > 0 {
+		theta = mat.NewDense(len(rows), m, nil)
+	}
+	for i, r := range rows {
+		z0.SetRow(i, r[:dim])
+		if m > 0 {
+			theta.SetRow(i, r[dim:])
+		}
+	}
+	return z0, theta
 }
 
 // bundleMaxError returns the largest |ẑ - z| over the members and the

@@ -2,10 +2,7 @@ package hnnsolve
 
 import (
 	"math"
-	"os"
 	"testing"
-
-	"gonum.org/v1/gonum/mat"
 
 	"hnnsolve/integrate"
 )
@@ -37,29 +34,11 @@ func BenchmarkBundleStateAtT(b *testing.B) {
 }
 
 func benchBundleStateAtT(b *testing.B, file string, p BundleProblem, field func(theta []float64) func([]float64, float64, []float64)) {
-	f, err := os.Open(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	bun, err := LoadBundle(f, p)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bun := loadSavedBundle(b, file, p)
 	const n = 100000
-	dim, nth := p.dim(), len(p.ThetaMin)
+	dim := p.dim()
 	rows := bundleMembers(p, n, 3)
-	z0 := mat.NewDense(n, dim, nil)
-	var theta *mat.Dense
-	if nth > 0 {
-		theta = mat.NewDense(n, nth, nil)
-	}
-	for i, r := range rows {
-		z0.SetRow(i, r[:dim])
-		if theta != nil {
-			theta.SetRow(i, r[dim:])
-		}
-	}
+	z0, theta := memberMatrices(p, rows)
 	// The tolerance of DOP853 that matches the bundle's accuracy at T.
 	zT, err := bun.AtMembers(p.T, z0, theta)
 	if err != nil {

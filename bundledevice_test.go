@@ -42,10 +42,7 @@ func TestBundleDeviceMatchesCPU(t *testing.T) {
 	p := b.Problem()
 	const n = 100
 	rows := bundleMembers(p, n, 7)
-	z0 := mat.NewDense(n, 2, nil)
-	for i, r := range rows {
-		z0.SetRow(i, r)
-	}
+	z0, _ := memberMatrices(p, rows)
 	for _, tm := range []float64{p.T, 0.37 * p.T, p.T0} {
 		want, err := b.AtMembers(tm, z0, nil)
 		if err != nil {
