@@ -381,18 +381,18 @@ func (b *Bundle) startMap(rng *rand.Rand) (mid, scale []float64) {
 	}
 	p := b.problem
 	dim := p.dim()
-	rows := make([][]float64, startMapMembers)
+	n := len(b.mid)
+	rows := make([]float64, startMapMembers*n)
 	ts := make([]float64, startMapMembers)
-	for i := range rows {
-		rows[i] = make([]float64, len(b.mid))
-		b.drawMember(rows[i], rng)
+	for i := range ts {
+		b.drawMember(rows[i*n:(i+1)*n], rng)
 		ts[i] = b.segs[len(b.segs)-1].t1
 	}
 	s := make([]float64, startMapMembers*dim)
 	newBundleEvaluator(b, b.segs, bundleChunk).states(ts, rows, s)
 	for c := range dim {
 		smin, smax := math.Inf(1), math.Inf(-1)
-		for i := range rows {
+		for i := range ts {
 			smin, smax = math.Min(smin, s[i*dim+c]), math.Max(smax, s[i*dim+c])
 		}
 		mid[c], scale[c] = smin+(smax-smin)/2, 0

@@ -241,6 +241,9 @@ func TestBundleLMJacobianFiniteDifference(t *testing.T) {
 	}
 }
 
+// plainMatrix hides a matrix's concrete type (and its raw views).
+type plainMatrix struct{ mat.Matrix }
+
 // TestBundleBatchedMatchesMember checks the batched evaluation (fused
 // forward passes over chunks, across segment boundaries) against the
 // member views' point-by-point network.forward, and the trial solution's
@@ -261,6 +264,10 @@ func TestBundleBatchedMatchesMember(t *testing.T) {
 		got, err := b.AtMembers(tt, z0, th)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Matrices other than *mat.Dense are read through mat.Row.
+		if other, err := b.AtMembers(tt, plainMatrix{z0}, plainMatrix{th}); err != nil || !mat.Equal(other, got) {
+			t.Errorf("t=%v: AtMembers of a plain mat.Matrix differs from the Dense's (%v)", tt, err)
 		}
 		for i := 0; i < n; i += 97 {
 			m, err := b.Member(z0.RawRowView(i), th.RawRowView(i))

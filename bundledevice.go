@@ -13,7 +13,7 @@ import (
 const bundleDeviceChunk = 1 << 18
 
 // atMembersDevice is AtMembers on b.Device.
-func (b *Bundle) atMembersDevice(t float64, rows [][]float64) (*mat.Dense, error) {
+func (b *Bundle) atMembersDevice(t float64, rows []float64) (*mat.Dense, error) {
 	dev, err := openBundleDevice(b.Device)
 	if err != nil {
 		return nil, err
@@ -21,21 +21,22 @@ func (b *Bundle) atMembersDevice(t float64, rows [][]float64) (*mat.Dense, error
 	return b.atMembersOn(dev, t, rows, bundleDeviceChunk)
 }
 
-// atMembersOn evaluates the rows at time t on dev with internal/gpu's
+// atMembersOn evaluates the rows (row-major, 2d + m values each) at time t on dev with internal/gpu's
 // BundleEvaluator, chunk members per call, every one in the same segment.
 // The evaluator's sums run in another order than the CPU's, so the states
 // agree with the CPU's to rounding (tested in the host emulation), not bit
 // for bit.
-func (b *Bundle) atMembersOn(dev gpu.Device, t float64, rows [][]float64, chunk int) (*mat.Dense, error) {
+func (b *Bundle) atMembersOn(dev gpu.Device, t float64, rows []float64, chunk int) (*mat.Dense, error) {
 	dim, n := b.problem.dim(), len(b.mid)
-	if len(rows) == 0 {
+	count := len(rows) / n
+	if count == 0 {
 		return &mat.Dense{}, nil
 	}
 	act, err := gpuActivation(b.settings.Activation)
 	if err != nil {
 		return nil, err
 	}
-	cfg := gpu.BundleConfig{Dim: dim, Act: act, Members: min(len(rows), chunk)}
+	cfg := gpu.BundleConfig{Dim: dim, Act: act, Members: min(count, chunk)}
 	k := 0 // the segment of t: the last that starts at or before it
 	for j, sg := range b.segs {
 		length := sg.t1 - sg.t0
@@ -55,17 +56,18 @@ func (b *Bundle) atMembersOn(dev gpu.Device, t float64, rows [][]float64, chunk 
 	defer ev.Close()
 	N := cfg.Members
 	members, zc := make([]float64, N*n), make([]float64, N*dim)
-	z := make([]float64, len(rows)*dim)
-	for c0 := 0; c0 < len(rows); c0 += N {
-		c1 := min(c0+N, len(rows))
+	z := make([]float64, count*dim)
+	for c0 := 0; c0 < count; c0 += N {
+		c1 := min(c0+N, count)
 		for i := range N {
 			// a short last chunk repeats its last member
-			copy(members[i*n:(i+1)*n], rows[min(c0+i, c1-1)])
+			r := min(c0+i, c1-1)
+			copy(members[i*n:(i+1)*n], rows[r*n:(r+1)*n])
 		}
 		if err := ev.States(k, tau, fTau, members, zc); err != nil {
 			return nil, fmt.Errorf("%w: %v: %w", ErrDevice, b.Device, err)
 		}
 		copy(z[c0*dim:c1*dim], zc[:(c1-c0)*dim])
 	}
-	return mat.NewDense(len(rows), dim, z), nil
+	return mat.NewDense(count, dim, z), nil
 }

@@ -133,28 +133,30 @@ func (e *bundleEvaluator) segmentOf(t float64) int {
 }
 
 // states computes, for each row i, ẑ(ts[i]; z0_i, θ_i) into z (row-major
-// n × dim), with members[i] the row (z0_i, θ_i). A time at or after the end
-// of the segments evaluated gives the last one's formula there.
-func (e *bundleEvaluator) states(ts []float64, members [][]float64, z []float64) {
-	dim := e.b.problem.dim()
+// len(ts) × 2d), with members row-major len(ts) × (2d + m), row i
+// (z0_i, θ_i). A time at or after the end of the segments evaluated gives
+// the last one's formula there.
+func (e *bundleEvaluator) states(ts, members, z []float64) {
+	dim, n := e.b.problem.dim(), len(e.b.mid)
 	for c0 := 0; c0 < len(ts); c0 += e.rows {
 		c1 := min(c0+e.rows, len(ts))
-		e.chunk(ts[c0:c1], members[c0:c1], z[c0*dim:c1*dim])
+		e.chunk(ts[c0:c1], members[c0*n:c1*n], z[c0*dim:c1*dim])
 	}
 }
 
 // chunk is states for r = len(ts) <= e.rows rows: segment by segment, the
 // rows past segment j advance their start state, S_{j+1} = S_j +
 // f(t_{j+1} - t_j) N_j, and those in it give ẑ = S_j + f(t - t_j) N_j.
-func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z []float64) {
+func (e *bundleEvaluator) chunk(ts, members, z []float64) {
 	b, dim, n := e.b, e.b.problem.dim(), len(e.b.mid)
 	param := b.settings.Param
 	r := len(ts)
 	in := e.in[:(n+2)*r] // (τ, S_j, θ, 1)
 	tau, cur := in[:r], in[r:(1+dim)*r]
-	for i := range r {
-		for c, v := range members[i] {
-			in[(1+c)*r+i] = v
+	for c := range n {
+		row := in[(1+c)*r : (2+c)*r]
+		for i := range row {
+			row[i] = members[i*n+c]
 		}
 	}
 	ones := in[(1+n)*r:]
@@ -163,6 +165,10 @@ func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z []float64) 
 	}
 	last, first := 0, len(e.segs)
 	for i, t := range ts {
+		if i > 0 && t == ts[i-1] { // one search for a run of equal times
+			e.seg[i] = e.seg[i-1]
+			continue
+		}
 		e.seg[i] = e.segmentOf(t)
 		last, first = max(last, e.seg[i]), min(first, e.seg[i])
 	}
@@ -183,7 +189,11 @@ func (e *bundleEvaluator) chunk(ts []float64, members [][]float64, z []float64) 
 			switch {
 			case e.seg[i] == j:
 				tau[i] = t - sg.t0
-				e.fs[i], _ = param.eval(tau[i], 0)
+				if i > 0 && t == ts[i-1] {
+					e.fs[i] = e.fs[i-1]
+				} else {
+					e.fs[i], _ = param.eval(tau[i], 0)
+				}
 			case e.seg[i] > j:
 				tau[i] = length
 			default:

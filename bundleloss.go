@@ -16,21 +16,22 @@ import (
 // segments already trained.
 type bundleLoss struct {
 	*lossGraph
-	b       *Bundle
-	sg      bundleSegment // the segment trained
-	nn      *network      // its network
-	t0      float64
-	rng     *rand.Rand
-	ev      *hamiltonianEvaluator // H(z0; θ), for λ > 0
-	chain   *bundleEvaluator      // the trained segments, for S_k
-	x       []float64             // the network's input rows (τ, u)
-	start   [][]float64           // S_k per coordinate, the program's inputs
-	theta   [][]float64           // θ_j per parameter
-	e0      []float64             // H(z0; θ) per point
-	members [][]float64           // the points' (z0, θ)
-	zs      []float64             // k × dim: S_k
-	starts  []float64             // k: the times t_k of the start states
-	err     error                 // of the latest setTimes
+	b          *Bundle
+	sg         bundleSegment // the segment trained
+	nn         *network      // its network
+	t0         float64
+	rng        *rand.Rand
+	ev         *hamiltonianEvaluator // H(z0; θ), for λ > 0
+	chain      *bundleEvaluator      // the trained segments, for S_k
+	x          []float64             // the network's input rows (τ, u)
+	start      [][]float64           // S_k per coordinate, the program's inputs
+	theta      [][]float64           // θ_j per parameter
+	e0         []float64             // H(z0; θ) per point
+	members    [][]float64           // the points' (z0, θ), rows of memberData
+	memberData []float64
+	zs         []float64 // k × dim: S_k
+	starts     []float64 // k: the times t_k of the start states
+	err        error     // of the latest setTimes
 }
 
 var _ lossEvaluator = (*bundleLoss)(nil)
@@ -42,9 +43,9 @@ func newBundleLoss(b *Bundle, sg bundleSegment, k int, lambda float64, rng *rand
 	dim, m := p.dim(), p.params()
 	net, t0 := sg.net, sg.t0
 	bl = &bundleLoss{b: b, sg: sg, nn: net, t0: t0, rng: rng, chain: newBundleEvaluator(b, b.segs, k),
-		zs: make([]float64, k*dim), starts: make([]float64, k)}
+		zs: make([]float64, k*dim), starts: make([]float64, k), memberData: make([]float64, k*(dim+m))}
 	for range k {
-		bl.members = append(bl.members, make([]float64, dim+m))
+		bl.members = append(bl.members, bl.memberData[len(bl.members)*(dim+m):][:dim+m])
 	}
 	for i := range bl.starts {
 		bl.starts[i] = t0
@@ -94,7 +95,7 @@ func (bl *bundleLoss) setTimes(ts []float64, param Param, t0 float64) {
 	}
 	bl.err = nil
 	if len(bl.chain.segs) > 0 {
-		bl.chain.states(bl.starts, bl.members, bl.zs)
+		bl.chain.states(bl.starts, bl.memberData, bl.zs)
 	} else {
 		for i, row := range bl.members {
 			copy(bl.zs[i*dim:(i+1)*dim], row[:dim])

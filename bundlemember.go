@@ -76,13 +76,13 @@ func (b *Bundle) At(t float64, z0, theta []float64) ([]float64, error) {
 		return nil, err
 	}
 	z := make([]float64, b.problem.dim())
-	newBundleEvaluator(b, b.segs, 1).states([]float64{t}, [][]float64{row}, z)
+	newBundleEvaluator(b, b.segs, 1).states([]float64{t}, row, z)
 	return z, nil
 }
 
 // AtMembers returns ẑ(t; z0_i, θ_i) for many members at once, row i of
 // the result (n × 2d) for row i of z0 (n × 2d) and theta (n × m; nil when
-// m = 0). On the CPU the members are evaluated in chunks of 512, one
+// m = 0). On the CPU the members are evaluated in chunks of bundleChunk (392), one
 // matrix product per layer for each chunk; with b.Device CUDA, on the GPU
 // (-tags gpu), all of them at once.
 func (b *Bundle) AtMembers(t float64, z0, theta mat.Matrix) (*mat.Dense, error) {
@@ -96,15 +96,16 @@ func (b *Bundle) AtMembers(t float64, z0, theta mat.Matrix) (*mat.Dense, error) 
 	if b.Device != CPU {
 		return b.atMembersDevice(t, rows)
 	}
-	ts := make([]float64, len(rows))
+	ts := make([]float64, len(rows)/len(b.mid))
 	for i := range ts {
 		ts[i] = t
 	}
 	return b.evalRows(ts, rows), nil
 }
 
-// memberRows checks the members given as matrices and returns their rows.
-func (b *Bundle) memberRows(z0, theta mat.Matrix) ([][]float64, error) {
+// memberRows checks the members given as matrices and returns their rows,
+// row-major n × (2d + m).
+func (b *Bundle) memberRows(z0, theta mat.Matrix) ([]float64, error) {
 	z0, theta = nilMatrix(z0), nilMatrix(theta)
 	if z0 == nil {
 		return nil, fmt.Errorf("%w: z0 is nil", ErrProblem)
@@ -123,15 +124,25 @@ func (b *Bundle) memberRows(z0, theta mat.Matrix) ([][]float64, error) {
 		}
 	}
 	dim := b.problem.dim()
-	rows, data := make([][]float64, n), make([]float64, n*(dim+m))
+	rows := make([]float64, n*(dim+m))
 	z, th := make([]float64, dim), make([]float64, m)
-	for i := range rows {
-		mat.Row(z, i, z0)
-		if m > 0 {
+	zd, _ := z0.(*mat.Dense)
+	thd, _ := theta.(*mat.Dense)
+	for i := range n {
+		// a Dense's rows are read in place, not through mat.Row's
+		// interface
+		zi, thi := z, th
+		if zd != nil {
+			zi = zd.RawRowView(i)
+		} else {
+			mat.Row(z, i, z0)
+		}
+		if thd != nil {
+			thi = thd.RawRowView(i)
+		} else if m > 0 {
 			mat.Row(th, i, theta)
 		}
-		rows[i] = data[i*(dim+m) : (i+1)*(dim+m)]
-		if err := b.checkMemberInto(rows[i], z, th); err != nil {
+		if err := b.checkMemberInto(rows[i*(dim+m):(i+1)*(dim+m)], zi, thi); err != nil {
 			return nil, fmt.Errorf("member %d: %w", i, err)
 		}
 	}
@@ -147,8 +158,9 @@ func nilMatrix(m mat.Matrix) mat.Matrix {
 	return m
 }
 
-// evalRows evaluates the checked rows at the times ts.
-func (b *Bundle) evalRows(ts []float64, rows [][]float64) *mat.Dense {
+// evalRows evaluates the checked rows (row-major len(ts) × (2d + m)) at
+// the times ts.
+func (b *Bundle) evalRows(ts, rows []float64) *mat.Dense {
 	dim := b.problem.dim()
 	if len(ts) == 0 {
 		return &mat.Dense{}
@@ -164,12 +176,12 @@ func (b *Bundle) Trajectory(ts []float64, z0, theta []float64) (*mat.Dense, erro
 	if err != nil {
 		return nil, err
 	}
-	rows := make([][]float64, len(ts))
+	rows := make([]float64, 0, len(ts)*len(row))
 	for i, t := range ts {
 		if err := b.checkTime(t); err != nil {
 			return nil, fmt.Errorf("ts[%d]: %w", i, err)
 		}
-		rows[i] = row
+		rows = append(rows, row...)
 	}
 	return b.evalRows(ts, rows), nil
 }
@@ -316,9 +328,9 @@ func (b *Bundle) Member(z0, theta []float64) (sol *Solution, err error) {
 		return nil, err
 	}
 	starts := make([]float64, len(b.segs))
-	rows := make([][]float64, len(b.segs))
+	rows := make([]float64, 0, len(b.segs)*len(row))
 	for j, sg := range b.segs {
-		starts[j], rows[j] = sg.t0, row
+		starts[j], rows = sg.t0, append(rows, row...)
 	}
 	s := make([]float64, len(b.segs)*dim)
 	newBundleEvaluator(b, b.segs, len(b.segs)).states(starts, rows, s)
