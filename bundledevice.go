@@ -21,11 +21,11 @@ func (b *Bundle) atMembersDevice(t float64, rows []float64) (*mat.Dense, error) 
 	return b.atMembersOn(dev, t, rows, bundleDeviceChunk)
 }
 
-// atMembersOn evaluates the rows (row-major, 2d + m values each) at time t on dev with internal/gpu's
-// BundleEvaluator, chunk members per call, every one in the same segment.
-// The evaluator's sums run in another order than the CPU's, so the states
-// agree with the CPU's to rounding (tested in the host emulation), not bit
-// for bit.
+// atMembersOn evaluates the rows (row-major, 2d + m values each) at time t
+// on dev with internal/gpu's BundleEvaluator, chunk members per call, every
+// one in the same segment. The evaluator's sums run in another order than
+// the CPU's, so the states agree with the CPU's to rounding (tested in the
+// host emulation), not bit for bit.
 func (b *Bundle) atMembersOn(dev gpu.Device, t float64, rows []float64, chunk int) (*mat.Dense, error) {
 	dim, n := b.problem.dim(), len(b.mid)
 	count := len(rows) / n
