@@ -27,11 +27,11 @@ type bundleLoss struct {
 	start      [][]float64           // S_k per coordinate, the program's inputs
 	theta      [][]float64           // θ_j per parameter
 	e0         []float64             // H(z0; θ) per point
-	members    [][]float64           // the points' (z0, θ), rows of memberData
-	memberData []float64
-	zs         []float64 // k × dim: S_k
-	starts     []float64 // k: the times t_k of the start states
-	err        error     // of the latest setTimes
+	members    [][]float64           // the points' (z0, θ): views of memberData's rows, for the H evaluator
+	memberData []float64             // k × (2d + m), for the chain
+	zs         []float64             // k × dim: S_k
+	starts     []float64             // k: the times t_k of the start states
+	err        error                 // of the latest setTimes
 }
 
 var _ lossEvaluator = (*bundleLoss)(nil)

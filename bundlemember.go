@@ -82,9 +82,9 @@ func (b *Bundle) At(t float64, z0, theta []float64) ([]float64, error) {
 
 // AtMembers returns ẑ(t; z0_i, θ_i) for many members at once, row i of
 // the result (n × 2d) for row i of z0 (n × 2d) and theta (n × m; nil when
-// m = 0). On the CPU the members are evaluated in chunks of bundleChunk (392), one
-// matrix product per layer for each chunk; with b.Device CUDA, on the GPU
-// (-tags gpu), all of them at once.
+// m = 0). On the CPU the members are evaluated in chunks of bundleChunk,
+// one matrix product per layer for each chunk; with b.Device CUDA, on the
+// GPU (-tags gpu), all of them at once.
 func (b *Bundle) AtMembers(t float64, z0, theta mat.Matrix) (*mat.Dense, error) {
 	if err := b.checkTime(t); err != nil {
 		return nil, err
