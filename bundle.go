@@ -118,7 +118,7 @@ type Bundle struct {
 	segs     []bundleSegment
 	loss     []float64
 	// the affine map of the training box to [-1, 1], segment 0's input
-	// map, and the training box (see trainMargin)
+	// map, and the training box (see DefaultBundleMargin)
 	mid, scale       []float64
 	trainLo, trainHi []float64
 }
@@ -173,25 +173,35 @@ func (b *Bundle) Segments() []float64 {
 	return s
 }
 
-// trainMargin widens the boxes on each side, by this fraction of their
-// width, for training: the points drawn then surround every member of the
-// box, whose error would otherwise be largest on its faces and corners,
-// where the fit is constrained from one side only.
-const trainMargin = 0.1
+// DefaultBundleMargin is Settings.BundleMargin's default: the boxes are
+// widened on each side by this fraction of their width for training, so
+// that the points drawn surround every member of the box, whose error
+// would otherwise be largest on its faces and corners, where the fit is
+// constrained from one side only.
+const DefaultBundleMargin = 0.1
 
-// newInputMap sets the training box, the boxes widened by trainMargin, and
+// margin is the bundle's Settings.BundleMargin, resolved.
+func (b *Bundle) margin() float64 {
+	if b.settings.BundleMargin == 0 {
+		return DefaultBundleMargin
+	}
+	return b.settings.BundleMargin
+}
+
+// newInputMap sets the training box, the boxes widened by the margin, and
 // its affine map to [-1, 1], u = (v - mid) scale: segment 0's input map.
 func (b *Bundle) newInputMap() {
 	p := b.problem
+	margin := b.margin()
 	lo, hi := append(slices.Clone(p.Z0Min), p.ThetaMin...), append(slices.Clone(p.Z0Max), p.ThetaMax...)
 	b.mid, b.scale = make([]float64, len(lo)), make([]float64, len(lo))
 	b.trainLo, b.trainHi = make([]float64, len(lo)), make([]float64, len(lo))
 	for i := range lo {
 		w := hi[i] - lo[i]
-		b.trainLo[i], b.trainHi[i] = lo[i]-trainMargin*w, hi[i]+trainMargin*w
+		b.trainLo[i], b.trainHi[i] = lo[i]-margin*w, hi[i]+margin*w
 		b.mid[i] = lo[i] + w/2
 		if w > 0 {
-			b.scale[i] = 2 / ((1 + 2*trainMargin) * w)
+			b.scale[i] = 2 / ((1 + 2*margin) * w)
 		}
 	}
 }
@@ -211,9 +221,9 @@ func (b *Bundle) drawMember(row []float64, rng *rand.Rand) {
 //	L = 1/K Σ_n |ż(t_n; z0_n, θ_n) - J ∇H(ẑ_n; θ_n)|² + λ/K Σ_n (H(ẑ_n; θ_n) - H(z0_n; θ_n))²,
 //
 // over K points whose times are perturbed as in Solve and whose members
-// (z0_n, θ_n) are drawn uniformly from the boxes widened by 10% on each
-// side (so that the fit holds as well on the boxes' faces as inside), all
-// anew every epoch.
+// (z0_n, θ_n) are drawn uniformly from the boxes widened on each side by
+// BundleMargin (10% of their width by default, so that the fit holds as
+// well on the boxes' faces as inside), all anew every epoch.
 // The stages are Solve's: Adam (Epochs, LearnRate, LearnRateFinal, Beta1,
 // Beta2, Perturb), then L-BFGS and Levenberg-Marquardt on RefinePoints
 // fixed points (midpoint times, members drawn once), segment by segment
@@ -252,6 +262,7 @@ func SolveBundleContext(ctx context.Context, p BundleProblem, s *Settings) (b *B
 		return nil, fmt.Errorf("%w: bundles train on the CPU only, not %v", ErrSettings, set.Device)
 	}
 	b = &Bundle{problem: p.cloned(), settings: set}
+	b.settings.BundleMargin = b.margin() // saved with the bundle
 	b.newInputMap()
 	if err := b.checkEnergy(); err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ import (
 // that escape the potential well and blow up within the interval, so no
 // solver meets a bound on the error there. The bundle solves the restated
 // family of hhBundleTargetProblem, θ in [0.8, 0.9], whose every member, and
-// every member of its training box (trainMargin), is bounded.
+// every member of its training box (the preset's BundleMargin), is bounded.
 //
 // Boundedness. V(q; θ) = (x² + y²)/2 + θ (x² y − y³/3) = V(θq; 1)/θ², so
 // the saddles of V(·; θ) are those of Eq. 26, (0, 1), (±√3/2, −1/2),
@@ -109,10 +109,10 @@ func (p BundleProblem) box() hhBox {
 	return hhBox{append(append([]float64{}, p.Z0Min...), p.ThetaMin...), append(append([]float64{}, p.Z0Max...), p.ThetaMax...)}
 }
 
-// trainBox is the box the bundle of p trains on (p's boxes widened by
-// trainMargin on each side).
-func (p BundleProblem) trainBox() hhBox {
-	b := &Bundle{problem: p.cloned()}
+// trainBox is the box the bundle of p trains with the settings s on (p's
+// boxes widened by s.BundleMargin on each side).
+func (p BundleProblem) trainBox(s *Settings) hhBox {
+	b := &Bundle{problem: p.cloned(), settings: *s}
 	b.newInputMap()
 	return hhBox{b.trainLo, b.trainHi}
 }
@@ -232,12 +232,13 @@ func TestBundleHenonHeilesBox(t *testing.T) {
 	t.Logf("member (%v, θ %v): |q(17.8)| = %.3g; on [0, 6π]: %v", z0, th[0], math.Hypot(tr.Z.At(1, 0), tr.Z.At(1, 1)), err)
 
 	// The largest θmax: the worst corner of the box with z0 ± 0.05 must stay
-	// below the escape energy, and so must that of the training box, z0 ±
-	// 0.06 and θ up to θmax + trainMargin (θmax - 0.8).
+	// below the escape energy, and so must that of the training box, with
+	// the margin m, z0 ± 0.05 (1 + 2m) and θ up to θmax + m (θmax - 0.8).
 	target := hhBundleTargetProblem()
+	margin := (&Bundle{settings: *hhBundleSettings()}).margin()
 	user := hhThetaBound(target.box().worstCorner(t)[:4])
-	train := hhThetaBound(target.trainBox().worstCorner(t)[:4])
-	limit := (train + trainMargin*target.ThetaMin[0]) / (1 + trainMargin)
+	train := hhThetaBound(target.trainBox(hhBundleSettings()).worstCorner(t)[:4])
+	limit := (train + margin*target.ThetaMin[0]) / (1 + margin)
 	t.Logf("θ bound: %.4f for the box, %.4f for the training box's z0 box, so θmax <= %.4f; restated θmax %v", user, train, limit, target.ThetaMax[0])
 	if target.ThetaMax[0] > limit {
 		t.Errorf("θmax %v above %v: the training box holds unbounded members", target.ThetaMax[0], limit)
@@ -245,7 +246,7 @@ func TestBundleHenonHeilesBox(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		bx   hhBox
-	}{{"restated box", target.box()}, {"its training box", target.trainBox()}} {
+	}{{"restated box", target.box()}, {"its training box", target.trainBox(hhBundleSettings())}} {
 		corner := c.bx.worstCorner(t)
 		excess := hhEnergy(corner[:4], corner[4]) - hhEscapeEnergy(corner[4])
 		grid, inWell := c.bx.maxExcess(9)

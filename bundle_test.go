@@ -391,6 +391,9 @@ func TestBundleBadInput(t *testing.T) {
 		{"settings", good, &Settings{Points: 1}, ErrSettings},
 		{"retries", good, &Settings{Retries: 1}, ErrSettings},
 		{"target error", good, &Settings{TargetError: 1e-3}, ErrSettings},
+		{"negative margin", good, &Settings{Points: 10, Hidden: []int{4}, Epochs: 2, BundleMargin: -0.1}, ErrSettings},
+		{"margin above 1", good, &Settings{Points: 10, Hidden: []int{4}, Epochs: 2, BundleMargin: 1.5}, ErrSettings},
+		{"NaN margin", good, &Settings{Points: 10, Hidden: []int{4}, Epochs: 2, BundleMargin: math.NaN()}, ErrSettings},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := SolveBundle(c.p, c.s)
@@ -547,6 +550,73 @@ func TestBundleSaveLoad(t *testing.T) {
 	again.Save(&buf2)
 	if buf2.String() != saved {
 		t.Errorf("two runs with the same seed differ")
+	}
+}
+
+// TestBundleMargin: the members drawn for training fill the boxes widened
+// by BundleMargin of their width on each side (a fixed coordinate stays
+// fixed), the first segment's input map takes that box to [-1, 1], and the
+// margin is saved with the bundle; files without it (saved before it was a
+// setting) load with DefaultBundleMargin.
+func TestBundleMargin(t *testing.T) {
+	p := hhBundleProblem()
+	p.T = 0.5
+	p.Z0Min[3] = p.Z0Max[3] // a fixed coordinate
+	lo, hi := append(slices.Clone(p.Z0Min), p.ThetaMin...), append(slices.Clone(p.Z0Max), p.ThetaMax...)
+	for _, margin := range []float64{0, 0.25} {
+		b, err := SolveBundle(p, &Settings{Points: 10, Hidden: []int{4}, Epochs: 2, Seed: 1, BundleMargin: margin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := margin
+		if margin == 0 {
+			want = DefaultBundleMargin
+		}
+		if got := b.Settings().BundleMargin; got != want {
+			t.Errorf("margin %v: Settings().BundleMargin = %v, want %v", margin, got, want)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		row := make([]float64, len(lo))
+		seenLo, seenHi := slices.Clone(hi), slices.Clone(lo)
+		for range 20000 {
+			b.drawMember(row, rng)
+			for j, v := range row {
+				seenLo[j], seenHi[j] = min(seenLo[j], v), max(seenHi[j], v)
+			}
+		}
+		sg := b.segs[0]
+		for j := range lo {
+			w := hi[j] - lo[j]
+			wantLo, wantHi := lo[j]-want*w, hi[j]+want*w
+			// 20000 uniform draws come within 1e-3 of a face but for a chance of e^-20.
+			if seenLo[j] < wantLo || seenHi[j] > wantHi || seenLo[j]-wantLo > 1e-3*w || wantHi-seenHi[j] > 1e-3*w {
+				t.Errorf("margin %v, coordinate %d: drew [%v, %v], want [%v, %v]", margin, j, seenLo[j], seenHi[j], wantLo, wantHi)
+			}
+			var u0, u1 float64
+			if w > 0 {
+				u0, u1 = (wantLo-sg.mid[j])*sg.scale[j], (wantHi-sg.mid[j])*sg.scale[j]
+			}
+			if w > 0 && (math.Abs(u0+1) > 1e-12 || math.Abs(u1-1) > 1e-12) || w == 0 && sg.scale[j] != 0 {
+				t.Errorf("margin %v, coordinate %d: input map takes the training box to [%v, %v] (scale %v)", margin, j, u0, u1, sg.scale[j])
+			}
+		}
+		var buf bytes.Buffer
+		if err := b.Save(&buf); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadBundle(&buf, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Settings().BundleMargin; got != want {
+			t.Errorf("margin %v: loaded BundleMargin %v, want %v", margin, got, want)
+		}
+	}
+	// The saved oscillator bundle predates the setting: its file has no
+	// bundle_margin, its checksum holds, and it loads with the default.
+	c := loadSavedBundle(t, bundleBenchFile, oscillatorBundleProblem())
+	if got := c.Settings().BundleMargin; got != DefaultBundleMargin {
+		t.Errorf("saved oscillator bundle: BundleMargin %v, want %v", got, DefaultBundleMargin)
 	}
 }
 

@@ -135,6 +135,7 @@ func LoadBundle(r io.Reader, p BundleProblem) (b *Bundle, err error) {
 	}
 	dim, mp := p.dim(), p.params()
 	b = &Bundle{problem: p.cloned(), settings: set, EpochsRun: m.EpochsRun, loss: m.Loss}
+	b.settings.BundleMargin = b.margin() // files before it was saved: the default
 	b.newInputMap()
 	widths := append(append([]int{1 + dim + mp}, set.Hidden...), dim)
 	for k, ms := range m.Segments {

@@ -12,7 +12,8 @@ import (
 // S_k(z0_n, θ_n), the parameters θ_n and the energies H(z0_n; θ_n) as
 // inputs, one per point, in place of Z0 and E0, and the network fed
 // x_n = (τ_n, u_k(S_k, θ_n)). Each setTimes draws the points' members anew,
-// uniformly in the training box (the boxes and a margin, see trainMargin), and computes their start states through the
+// uniformly in the training box (the boxes and a margin, see
+// DefaultBundleMargin), and computes their start states through the
 // segments already trained.
 type bundleLoss struct {
 	*lossGraph

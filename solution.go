@@ -374,6 +374,10 @@ type modelSettings struct {
 	RetryLoss      float64 `json:"retry_loss"`
 	ProgressEvery  int     `json:"progress_every"`
 	Device         string  `json:"device"`
+	// BundleMargin is omitted when zero (every Solution, and the bundles
+	// saved before it was a setting), so that older files keep their
+	// checksums.
+	BundleMargin float64 `json:"bundle_margin,omitempty"`
 }
 
 func newModelSettings(s Settings) modelSettings {
@@ -383,7 +387,7 @@ func newModelSettings(s Settings) modelSettings {
 		Energy: s.Energy, Perturb: s.Perturb, Seed: s.Seed, TargetLoss: s.TargetLoss, TargetError: s.TargetError,
 		TargetCheck: s.TargetCheck.String(), CheckEvery: s.CheckEvery, LBFGS: s.LBFGS, LM: s.LM,
 		RefinePoints: s.RefinePoints, Segments: s.Segments, Retries: s.Retries, RetryLoss: s.RetryLoss,
-		ProgressEvery: s.ProgressEvery, Device: s.Device.String(),
+		ProgressEvery: s.ProgressEvery, Device: s.Device.String(), BundleMargin: s.BundleMargin,
 	}
 }
 
@@ -436,7 +440,7 @@ func (m modelSettings) settings(p Problem) (Settings, error) {
 		Energy: m.Energy, Perturb: m.Perturb, Seed: m.Seed, TargetLoss: m.TargetLoss, TargetError: m.TargetError,
 		TargetCheck: check, CheckEvery: m.CheckEvery, LBFGS: m.LBFGS, LM: m.LM, RefinePoints: m.RefinePoints,
 		Segments: m.Segments, Retries: m.Retries, RetryLoss: m.RetryLoss, ProgressEvery: m.ProgressEvery,
-		Device: dev,
+		Device: dev, BundleMargin: m.BundleMargin,
 	}
 	// Stored settings were resolved: resolving them again must change
 	// nothing, and checks every range.

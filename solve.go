@@ -102,6 +102,11 @@ type Settings struct {
 	// minimum, and in a chain one poor segment spoils every later one.
 	Retries   int
 	RetryLoss float64
+	// BundleMargin is for SolveBundle only: the members drawn for training
+	// fill the boxes widened on each side by this fraction of their width
+	// (0: DefaultBundleMargin), so that every member of the boxes, on their
+	// faces too, is surrounded by training points. At most 1.
+	BundleMargin float64
 	// Device is where the training epochs run (CPU).
 	Device Device
 	// Checkpoint, if its Path is set, writes the training state as it goes,
@@ -194,6 +199,8 @@ func (s *Settings) resolve(p Problem) (Settings, error) {
 		return bad("LM = %d, want >= 0", r.LM)
 	case r.RefinePoints < 2:
 		return bad("RefinePoints = %d, want >= 2", r.RefinePoints)
+	case !(r.BundleMargin >= 0 && r.BundleMargin <= 1):
+		return bad("BundleMargin = %v, want 0 to 1", r.BundleMargin)
 	case r.ProgressEvery < 1:
 		return bad("ProgressEvery = %d, want >= 1", r.ProgressEvery)
 	case !r.Activation.valid():
