@@ -84,7 +84,7 @@ var bundleSystems = map[string]func() bundleSystem{
 type bundleOptions struct {
 	epochs, points, segments, lm, refinePoints int
 	hidden                                     string
-	lr, lrFinal, beta1, beta2, lambda          float64
+	lr, lrFinal, beta1, beta2, lambda, margin  float64
 	seed                                       int64
 	members, grid, times, benchMembers         int
 	out                                        string
@@ -107,6 +107,7 @@ func cmdBundle(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.beta1, "beta1", 0, "")
 	fs.Float64Var(&o.beta2, "beta2", 0, "")
 	fs.Float64Var(&o.lambda, "lambda", -1, "")
+	fs.Float64Var(&o.margin, "margin", 0, "")
 	fs.Int64Var(&o.seed, "seed", 1, "")
 	fs.IntVar(&o.members, "members", 1000, "")
 	fs.IntVar(&o.grid, "grid", 41, "")
@@ -151,6 +152,9 @@ func cmdBundle(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.refinePoints != 0 {
 		set.RefinePoints = o.refinePoints
+	}
+	if o.margin != 0 {
+		set.BundleMargin = o.margin
 	}
 	if o.hidden != "" {
 		h, err := parseHidden(o.hidden)
@@ -491,7 +495,7 @@ func writeBundleOutputs(b *hnnsolve.Bundle, sys bundleSystem, o bundleOptions, r
 		{"t0", p.T0}, {"t1", p.T},
 		{"settings", object{{"points", set.Points}, {"hidden", set.Hidden}, {"epochs", set.Epochs}, {"lr", set.LearnRate},
 			{"lr_final", set.LearnRateFinal}, {"beta1", set.Beta1}, {"beta2", set.Beta2}, {"lambda", set.Energy},
-			{"segments", set.Segments}, {"lm", set.LM}, {"refine_points", set.RefinePoints}, {"seed", set.Seed}}},
+			{"segments", set.Segments}, {"lm", set.LM}, {"refine_points", set.RefinePoints}, {"margin", set.BundleMargin}, {"seed", set.Seed}}},
 		{"stages", stagesArray(r.stages)},
 		{"train_seconds", r.train.Seconds()},
 		{"members", len(r.members)}, {"times", o.times},

@@ -14,7 +14,7 @@ import (
 func TestBundleCommand(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errs := runCmd(t, "bundle", "henon-heiles", "-epochs", "30", "-segments", "2", "-lm", "2", "-refine-points", "60",
-		"-points", "60", "-hidden", "6", "-members", "7", "-grid", "4", "-times", "11", "-bench-members", "50", "-out", dir, "-quiet")
+		"-points", "60", "-hidden", "6", "-members", "7", "-grid", "4", "-times", "11", "-bench-members", "50", "-margin", "0.2", "-out", dir, "-quiet")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -52,6 +52,9 @@ func TestBundleCommand(t *testing.T) {
 		if v, ok := s[k].(float64); !ok || !(v > 0) {
 			t.Errorf("summary.json: %s = %v", k, s[k])
 		}
+	}
+	if set, _ := s["settings"].(map[string]any); set["margin"] != 0.2 {
+		t.Errorf("summary.json: settings %v, want margin 0.2", s["settings"])
 	}
 	if code, _, _ := runCmd(t, "bundle", "pendulum"); code != exitUsage {
 		t.Errorf("unknown system: exit %d, want %d", code, exitUsage)

@@ -158,6 +158,8 @@ points, λ = 1, and 12 segments of 1600 LM steps (oscillator) or 32 of 2400
 (henon-heiles); -epochs, -points, -hidden, -segments, -lm, -refine-points,
 -lr, -lr-final, -beta1, -beta2, -lambda, -seed, -out and -quiet as above,
 and:
+  -margin M          train on the boxes widened by M of their width on each
+                     side (default 0.1)
   -members N         random members checked against DOP853 (default 1000)
   -times N           times per member, equally spaced (default 201)
   -grid N            N x N heat map over the first two coordinates (41)
