@@ -234,10 +234,10 @@ func TestBundleHenonHeilesBox(t *testing.T) {
 	// The largest θmax: the worst corner of the box with z0 ± 0.05 must stay
 	// below the escape energy, and so must that of the training box, with
 	// the margin m, z0 ± 0.05 (1 + 2m) and θ up to θmax + m (θmax - 0.8).
-	target := hhBundleTargetProblem()
-	margin := (&Bundle{settings: *hhBundleSettings()}).margin()
+	target, set := hhBundleTargetProblem(), hhBundleSettings()
+	margin := (&Bundle{settings: *set}).margin()
 	user := hhThetaBound(target.box().worstCorner(t)[:4])
-	train := hhThetaBound(target.trainBox(hhBundleSettings()).worstCorner(t)[:4])
+	train := hhThetaBound(target.trainBox(set).worstCorner(t)[:4])
 	limit := (train + margin*target.ThetaMin[0]) / (1 + margin)
 	t.Logf("θ bound: %.4f for the box, %.4f for the training box's z0 box, so θmax <= %.4f; restated θmax %v", user, train, limit, target.ThetaMax[0])
 	if target.ThetaMax[0] > limit {
@@ -246,7 +246,7 @@ func TestBundleHenonHeilesBox(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		bx   hhBox
-	}{{"restated box", target.box()}, {"its training box", target.trainBox(hhBundleSettings())}} {
+	}{{"restated box", target.box()}, {"its training box", target.trainBox(set)}} {
 		corner := c.bx.worstCorner(t)
 		excess := hhEnergy(corner[:4], corner[4]) - hhEscapeEnergy(corner[4])
 		grid, inWell := c.bx.maxExcess(9)
